@@ -1,0 +1,54 @@
+"""Ingest queue → dedupe, resolve, link, store. Reports partial batch failures."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.config import get_settings
+from shared.ingest import ContactMessage
+from shared.observability import logger, metrics, tracer
+from shared.processing import ContactProcessor, Outcome
+from shared.store.dynamo import get_store
+
+# A failed record fails only the later records of its own message group, so one
+# customer's poison message never holds up another customer's contacts.
+batch = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+
+@functools.cache
+def get_contact_processor() -> ContactProcessor:
+    return ContactProcessor(get_store(), get_settings())
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    message = ContactMessage.model_validate_json(record.body)
+    result = get_contact_processor().process(message.contact)
+    if result.outcome is Outcome.DUPLICATE:
+        metrics.add_metric(name="DuplicatesSkipped", unit="Count", value=1)
+    else:
+        metrics.add_metric(name="ContactsStored", unit="Count", value=1)
+        metrics.add_metric(name="CustomersCreated", unit="Count", value=int(result.customer_created))
+        metrics.add_metric(name="CasesOpened", unit="Count", value=int(result.case_opened))
+        metrics.add_metric(name="AmbiguousSenders", unit="Count", value=int(result.ambiguous))
+    logger.info(
+        "contact processed",
+        extra={
+            "contact_id": result.contact_id,
+            "outcome": result.outcome.value,
+            "channel": message.contact.channel.value,
+            "message_id": record.message_id,
+        },
+    )
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=batch, context=context)

@@ -1,0 +1,1 @@
+"""Infrastructure: the topology declaration, the CDK app and the local runtime."""

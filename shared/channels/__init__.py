@@ -1,0 +1,1 @@
+"""One module per provider: `verify` a request, `parse` it into contacts. Pure, no I/O."""

@@ -1,0 +1,1 @@
+"""The DynamoDB adapter: the only package that talks to the table."""

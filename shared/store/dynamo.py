@@ -1,0 +1,435 @@
+"""The DynamoDB adapter: conditional single-item writes and key lookups, nothing else.
+
+No transactions on the hot path: races are settled by conditions on one item
+(DESIGN.md section 3), and every write is idempotent because ids are derived
+from the provider's message id.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from shared.config import get_settings
+from shared.linking import ActiveCase, ThreadHit
+from shared.pagination import decode_cursor, encode_cursor
+from shared.schema import Contact, Identifier
+from shared.store import keys
+from shared.store.records import CaseRecord, CustomerRecord, IdentityRecord
+from shared.store.table import CASE_INDEX, CUSTOMER_INDEX, INDEXES
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Item = dict[str, Any]
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
+MAX_BATCH_ATTEMPTS = 8
+MAX_IDENTIFIERS = 100
+
+
+class StoreContention(RuntimeError):
+    """Unprocessed items survived every retry; the record fails and SQS redelivers it."""
+
+
+def _dump(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in item.items() if value is not None}
+
+
+def _load(item: Mapping[str, Any]) -> Item:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(0.05 * 2**attempt, 1.0))
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _active_case(item: Item | None) -> ActiveCase:
+    if not item or "active_case_id" not in item:
+        return ActiveCase(case_id=None, last_activity=None)
+    return ActiveCase(case_id=item["active_case_id"], last_activity=datetime.fromisoformat(item["active_case_at"]))
+
+
+class Lookup:
+    """What one BatchGetItem found for a contact: the first round trip of the hot path."""
+
+    def __init__(self, items: Mapping[tuple[str, str], Item]) -> None:
+        self._items = items
+
+    def get(self, key: keys.Key) -> Item | None:
+        return self._items.get((key["PK"], key["SK"]))
+
+    def duplicate_of(self, contact: Contact) -> str | None:
+        marker = self.get(keys.message(contact.provider.value, contact.provider_message_id))
+        return marker["contact_id"] if marker else None
+
+    def owners(self, identifiers: Iterable[Identifier]) -> dict[str, str]:
+        found = {}
+        for identifier in identifiers:
+            item = self.get(keys.identifier(identifier))
+            if item:
+                found[identifier.key] = item["customer_id"]
+        return found
+
+    def thread_hits(self, thread_keys: Iterable[str]) -> dict[str, ThreadHit]:
+        hits = {}
+        for thread_key in thread_keys:
+            item = self.get(keys.thread(thread_key))
+            if item:
+                hits[thread_key] = ThreadHit(thread_key, item["case_id"], item.get("customer_id"))
+        return hits
+
+    def hint(self, identifier: Identifier | None, customer_id: str) -> ActiveCase:
+        """The case this identifier last wrote to: a guess that saves a round trip, never a truth."""
+        item = self.get(keys.identifier_hint(identifier)) if identifier else None
+        if not item or item.get("customer_id") != customer_id:
+            return ActiveCase(case_id=None, last_activity=None)
+        return ActiveCase(case_id=item["case_id"], last_activity=datetime.fromisoformat(item["at"]))
+
+
+class DynamoStore:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    # --- hot path -------------------------------------------------------------------------
+
+    def lookup(
+        self, contact: Contact, identifiers: Sequence[Identifier], thread_keys: Sequence[str]
+    ) -> Lookup:
+        wanted = [keys.message(contact.provider.value, contact.provider_message_id)]
+        for identifier in identifiers:
+            wanted += [keys.identifier(identifier), keys.identifier_hint(identifier)]
+        wanted += [keys.thread(thread_key) for thread_key in thread_keys]
+        return Lookup(self._batch_get(wanted))
+
+    def claim_identifier(self, identifier: Identifier, customer_id: str, at: datetime) -> str:
+        """Attach an unowned identifier; returns its owner, which may be a faster racer."""
+        item = {
+            **keys.identifier(identifier),
+            "customer_id": customer_id,
+            "kind": identifier.kind.value,
+            "value": identifier.value,
+            "assurance": identifier.assurance.value,
+            "first_seen": keys.sortable_time(at),
+            "GSI1PK": keys.customer_partition(customer_id),
+            "GSI1SK": keys.identifier_listing_sort(identifier),
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=_dump(item),
+                ConditionExpression="attribute_not_exists(PK) OR customer_id = :customer",
+                ExpressionAttributeValues={":customer": {"S": customer_id}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            return str(_load(error.response["Item"])["customer_id"])  # type: ignore[typeddict-item]
+        return customer_id
+
+    def continue_case(self, customer_id: str, case_id: str, at: datetime, window_start: datetime) -> ActiveCase | None:
+        """Move the active case's last activity to `at`. None when done, else the profile as it is."""
+        return self._update_profile(
+            customer_id,
+            update="SET active_case_at = :at",
+            condition="active_case_id = :case AND active_case_at BETWEEN :window_start AND :at",
+            values={":case": case_id, ":at": keys.sortable_time(at), ":window_start": keys.sortable_time(window_start)},
+        )
+
+    def open_case(self, customer_id: str, case_id: str, at: datetime, window_start: datetime) -> ActiveCase | None:
+        """Make `case_id` the active case unless an open case is still in the window."""
+        return self._update_profile(
+            customer_id,
+            update=(
+                "SET active_case_id = :case, active_case_at = :at, "
+                "created_at = if_not_exists(created_at, :at), #status = if_not_exists(#status, :active)"
+            ),
+            condition="attribute_not_exists(active_case_id) OR active_case_at < :window_start OR active_case_id = :case",
+            values={
+                ":case": case_id,
+                ":at": keys.sortable_time(at),
+                ":window_start": keys.sortable_time(window_start),
+                ":active": "active",
+            },
+            names={"#status": "status"},
+        )
+
+    def follow_thread(self, customer_id: str, case_id: str, at: datetime) -> None:
+        """A reply on a case's thread makes that case the customer's most recently active one."""
+        self._update_profile(
+            customer_id,
+            update=(
+                "SET active_case_id = :case, active_case_at = :at, "
+                "created_at = if_not_exists(created_at, :at), #status = if_not_exists(#status, :active)"
+            ),
+            condition="attribute_not_exists(active_case_at) OR active_case_at <= :at",
+            values={":case": case_id, ":at": keys.sortable_time(at), ":active": "active"},
+            names={"#status": "status"},
+        )
+
+    def save(
+        self,
+        contact: Contact,
+        *,
+        opened_case: CaseRecord | None,
+        thread_keys: Sequence[str],
+        hint_identifier: Identifier | None,
+    ) -> None:
+        """The last round trip: the contact, its marker, its thread keys and any case it opened."""
+        items: list[Item] = [self._contact_item(contact)]
+        items.append(
+            {**keys.message(contact.provider.value, contact.provider_message_id), "contact_id": contact.contact_id}
+        )
+        if contact.case_id:
+            items += [
+                {**keys.thread(key), "case_id": contact.case_id, "customer_id": contact.customer_id}
+                for key in thread_keys
+            ]
+        if opened_case:
+            items.append(self._case_item(opened_case))
+            items.append(
+                {
+                    **keys.thread(f"ref#{opened_case.reference}"),
+                    "case_id": opened_case.case_id,
+                    "customer_id": opened_case.customer_id,
+                }
+            )
+        if hint_identifier and contact.customer_id and contact.case_id:
+            items.append(
+                {
+                    **keys.identifier_hint(hint_identifier),
+                    "customer_id": contact.customer_id,
+                    "case_id": contact.case_id,
+                    "at": keys.sortable_time(contact.occurred_at),
+                }
+            )
+        self._batch_put(items)
+
+    # --- reads for the API ----------------------------------------------------------------
+
+    def get_contact(self, contact_id: str) -> Contact | None:
+        item = self._get(keys.contact(contact_id))
+        return Contact.model_validate_json(item["contact"]) if item else None
+
+    def find_contact_id(self, provider: str, provider_message_id: str) -> str | None:
+        item = self._get(keys.message(provider, provider_message_id))
+        return str(item["contact_id"]) if item else None
+
+    def get_customer(self, customer_id: str) -> CustomerRecord | None:
+        item = self._get(keys.profile(customer_id))
+        if not item:
+            return None
+        active = _active_case(item)
+        return CustomerRecord(
+            customer_id=customer_id,
+            status=item.get("status", "active"),
+            created_at=datetime.fromisoformat(item["created_at"]),
+            active_case_id=active.case_id,
+            active_case_at=active.last_activity,
+        )
+
+    def find_identity(self, identifier: Identifier) -> IdentityRecord | None:
+        item = self._get(keys.identifier(identifier))
+        return self._identity(item) if item else None
+
+    def customer_identities(self, customer_id: str) -> list[IdentityRecord]:
+        items, _ = self._query(
+            CUSTOMER_INDEX, keys.customer_partition(customer_id), keys.IDENTIFIER_LISTING_PREFIX, limit=MAX_IDENTIFIERS
+        )
+        return [self._identity(item) for item in items]
+
+    def get_case(self, case_id: str) -> CaseRecord | None:
+        item = self._get(keys.case(case_id))
+        return self._case_record(item) if item else None
+
+    def customer_timeline(
+        self, customer_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Contact], str | None]:
+        items, next_key = self._query(
+            CUSTOMER_INDEX, keys.customer_partition(customer_id), keys.TIMELINE_PREFIX, limit=limit, cursor=cursor
+        )
+        return [Contact.model_validate_json(item["contact"]) for item in items], next_key
+
+    def customer_cases(
+        self, customer_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[CaseRecord], str | None]:
+        items, next_key = self._query(
+            CUSTOMER_INDEX, keys.customer_partition(customer_id), keys.CASE_LISTING_PREFIX, limit=limit, cursor=cursor
+        )
+        return [self._case_record(item) for item in items], next_key
+
+    def case_contacts(
+        self, case_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Contact], str | None]:
+        items, next_key = self._query(
+            CASE_INDEX, keys.case_partition(case_id), keys.TIMELINE_PREFIX, limit=limit, cursor=cursor
+        )
+        return [Contact.model_validate_json(item["contact"]) for item in items], next_key
+
+    # --- item shapes ----------------------------------------------------------------------
+
+    @staticmethod
+    def _contact_item(contact: Contact) -> Item:
+        item: Item = {
+            **keys.contact(contact.contact_id),
+            "type": "contact",
+            "contact": contact.model_dump_json(exclude_none=True),
+            "customer_id": contact.customer_id,
+            "case_id": contact.case_id,
+            "channel": contact.channel.value,
+            "occurred_at": keys.sortable_time(contact.occurred_at),
+        }
+        if contact.customer_id:
+            item["GSI1PK"] = keys.customer_partition(contact.customer_id)
+            item["GSI1SK"] = keys.timeline_sort(contact.occurred_at, contact.contact_id)
+        if contact.case_id:
+            item["GSI2PK"] = keys.case_partition(contact.case_id)
+            item["GSI2SK"] = keys.timeline_sort(contact.occurred_at, contact.contact_id)
+        return item
+
+    @staticmethod
+    def _case_item(record: CaseRecord) -> Item:
+        item: Item = {
+            **keys.case(record.case_id),
+            "type": "case",
+            **record.model_dump(mode="json"),
+        }
+        if record.customer_id:
+            item["GSI1PK"] = keys.customer_partition(record.customer_id)
+            item["GSI1SK"] = keys.case_listing_sort(record.opened_at, record.case_id)
+        return item
+
+    @staticmethod
+    def _case_record(item: Item) -> CaseRecord:
+        return CaseRecord.model_validate({name: item.get(name) for name in CaseRecord.model_fields})
+
+    @staticmethod
+    def _identity(item: Item) -> IdentityRecord:
+        return IdentityRecord.model_validate(
+            {
+                "identifier": {"kind": item["kind"], "value": item["value"], "assurance": item["assurance"]},
+                "customer_id": item["customer_id"],
+                "assurance": item["assurance"],
+                "first_seen": item["first_seen"],
+            }
+        )
+
+    # --- mechanics ------------------------------------------------------------------------
+
+    def _update_profile(
+        self,
+        customer_id: str,
+        *,
+        update: str,
+        condition: str,
+        values: Mapping[str, str],
+        names: Mapping[str, str] | None = None,
+    ) -> ActiveCase | None:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": _dump(keys.profile(customer_id)),
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": _dump(values),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if names:
+            request["ExpressionAttributeNames"] = dict(names)
+        try:
+            self._client.update_item(**request)
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            old = error.response.get("Item")  # type: ignore[typeddict-item]
+            return _active_case(_load(old) if old else None)
+        return None
+
+    def _get(self, key: keys.Key) -> Item | None:
+        response = self._client.get_item(TableName=self._table, Key=_dump(key), ConsistentRead=True)
+        return _load(response["Item"]) if "Item" in response else None
+
+    def _batch_get(self, wanted: Sequence[keys.Key]) -> dict[tuple[str, str], Item]:
+        unique = list({(key["PK"], key["SK"]): key for key in wanted}.values())
+        found: dict[tuple[str, str], Item] = {}
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            pending: Any = {
+                self._table: {"Keys": [_dump(key) for key in unique[start : start + BATCH_GET_LIMIT]],
+                              "ConsistentRead": True}
+            }
+            for attempt in range(MAX_BATCH_ATTEMPTS):
+                response = self._client.batch_get_item(RequestItems=pending)
+                for raw in response.get("Responses", {}).get(self._table, []):
+                    item = _load(raw)
+                    found[(item["PK"], item["SK"])] = item
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                _backoff(attempt)
+            else:
+                raise StoreContention("batch get left unprocessed keys")
+        return found
+
+    def _batch_put(self, items: Sequence[Item]) -> None:
+        for chunk in _chunks(items, BATCH_WRITE_LIMIT):
+            pending: Any = {self._table: [{"PutRequest": {"Item": _dump(item)}} for item in chunk]}
+            for attempt in range(MAX_BATCH_ATTEMPTS):
+                response = self._client.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                _backoff(attempt)
+            else:
+                raise StoreContention("batch write left unprocessed items")
+
+    def _query(
+        self,
+        index: str,
+        partition: str,
+        prefix: str,
+        *,
+        limit: int,
+        cursor: str | None = None,
+    ) -> tuple[list[Item], str | None]:
+        """One page of a listing, newest first; the cursor resumes after the page's last key."""
+        partition_name, sort_name = INDEXES[index]
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": index,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
+            "ExpressionAttributeNames": {"#pk": partition_name, "#sk": sort_name},
+            "ExpressionAttributeValues": _dump({":pk": partition, ":prefix": prefix}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        start = decode_cursor(cursor, partition_attribute=partition_name, partition=partition)
+        if start:
+            request["ExclusiveStartKey"] = _dump(start)
+        response = self._client.query(**request)
+        next_key = response.get("LastEvaluatedKey")
+        return [_load(item) for item in response.get("Items", [])], encode_cursor(_load(next_key) if next_key else None)
+
+
+def _chunks(items: Sequence[Item], size: int) -> Iterator[Sequence[Item]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@functools.cache
+def get_store() -> DynamoStore:
+    """The process-wide store; created on first use, never at import time."""
+    return DynamoStore(boto3.client("dynamodb"), get_settings().table_name)

@@ -1,0 +1,67 @@
+"""Every key string of the single table is built here and nowhere else."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.schema import Identifier
+
+Key = dict[str, str]
+
+
+def sortable_time(moment: datetime) -> str:
+    """Fixed-width UTC ISO 8601, so string order is time order."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def identifier(ident: Identifier) -> Key:
+    return {"PK": f"IDN#{ident.kind.value}#{ident.value}", "SK": "IDN"}
+
+
+def identifier_hint(ident: Identifier) -> Key:
+    return {"PK": f"IDN#{ident.kind.value}#{ident.value}", "SK": "LAST"}
+
+
+def profile(customer_id: str) -> Key:
+    return {"PK": f"CUS#{customer_id}", "SK": "PROFILE"}
+
+
+def contact(contact_id: str) -> Key:
+    return {"PK": f"CON#{contact_id}", "SK": "CON"}
+
+
+def message(provider: str, provider_message_id: str) -> Key:
+    return {"PK": f"MSG#{provider}#{provider_message_id}", "SK": "MSG"}
+
+
+def case(case_id: str) -> Key:
+    return {"PK": f"CASE#{case_id}", "SK": "CASE"}
+
+
+def thread(thread_key: str) -> Key:
+    return {"PK": f"THR#{thread_key}", "SK": "THR"}
+
+
+def customer_partition(customer_id: str) -> str:
+    return f"CUS#{customer_id}"
+
+
+def case_partition(case_id: str) -> str:
+    return f"CASE#{case_id}"
+
+
+def timeline_sort(occurred_at: datetime, contact_id: str) -> str:
+    return f"C#{sortable_time(occurred_at)}#{contact_id}"
+
+
+def case_listing_sort(opened_at: datetime, case_id: str) -> str:
+    return f"CASE#{sortable_time(opened_at)}#{case_id}"
+
+
+def identifier_listing_sort(ident: Identifier) -> str:
+    return f"IDN#{ident.kind.value}#{ident.value}"
+
+
+TIMELINE_PREFIX = "C#"
+CASE_LISTING_PREFIX = "CASE#"
+IDENTIFIER_LISTING_PREFIX = "IDN#"

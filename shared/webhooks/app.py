@@ -1,0 +1,82 @@
+"""The resolver every webhook function uses: errors map to statuses here, once.
+
+Routes never catch: a domain error raised anywhere below a route becomes the
+right status with a JSON body and a log line that names the error, not the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from pydantic import ValidationError
+
+from shared.config import SecretUnavailable, get_secret, get_settings
+from shared.http import error_response
+from shared.ingest import ContactMessage
+from shared.observability import logger, metrics
+from shared.queue import QueueUnavailable, get_ingest_queue
+from shared.schema import Contact
+from shared.webhooks.errors import WebhookError
+from shared.webhooks.request import WebhookRequest
+
+Verifier = Callable[[WebhookRequest, str], None]
+
+
+def webhook_app() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver()
+
+    @app.exception_handler(WebhookError)
+    def _refuse(error: WebhookError) -> Response[str]:
+        logger.warning("webhook refused", extra={"error_code": error.code, "status": error.status})
+        metrics.add_metric(name=f"Webhook{error.status}", unit="Count", value=1)
+        return error_response(error.status, error.code, error.message)
+
+    @app.exception_handler(ValidationError)
+    def _invalid(error: ValidationError) -> Response[str]:
+        # A signed payload that breaks our schema (a 600-character id, say): name the
+        # fields, never their values, which may be personal data.
+        fields = sorted({".".join(str(part) for part in issue["loc"]) for issue in error.errors()})
+        logger.warning("webhook payload breaks the contact schema", extra={"fields": fields})
+        return error_response(400, "malformed_payload", f"invalid fields: {', '.join(fields)}")
+
+    @app.exception_handler(QueueUnavailable)
+    @app.exception_handler(SecretUnavailable)
+    def _unavailable(error: Exception) -> Response[str]:
+        logger.exception("webhook dependency unavailable", extra={"error_type": type(error).__name__})
+        return error_response(503, "unavailable", "temporarily unavailable, retry later")
+
+    return app
+
+
+def current_request(app: APIGatewayHttpResolver) -> WebhookRequest:
+    """The request of the current invocation, decoded once and shared by middleware and route."""
+    request = app.context.get("webhook_request")
+    if request is None:
+        settings = get_settings()
+        request = WebhookRequest.from_event(
+            app.current_event.raw_event, public_base_url=settings.public_url, max_body_bytes=settings.max_body_bytes
+        )
+        app.append_context(webhook_request=request)
+    assert isinstance(request, WebhookRequest)
+    return request
+
+
+def verified_by(
+    verify: Verifier, *, secret: str
+) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response[str]]:
+    """Route middleware: the signature is checked with the named secret before the route runs."""
+
+    def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
+        verify(current_request(app), get_secret(secret))
+        return next_middleware(app)  # type: ignore[no-any-return]
+
+    return middleware
+
+
+def enqueue(contacts: Sequence[Contact], *, channel: str) -> None:
+    """Queue contacts durably; the caller acknowledges the provider only after this returns."""
+    get_ingest_queue().send([ContactMessage(contact=contact) for contact in contacts])
+    metrics.add_metric(name="ContactsQueued", unit="Count", value=len(contacts))
+    logger.info("contacts queued", extra={"channel": channel, "count": len(contacts)})

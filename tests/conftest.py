@@ -1,0 +1,91 @@
+"""Fixtures every suite shares: a clean environment and an in-process moto account."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from shared import config
+from shared.store.table import create_table_request
+
+TABLE = "threadline-test"
+
+
+def clear_factories() -> None:
+    """Every cached factory in the code, so each test sees its own environment."""
+    from functions.api import handler as api_handler
+    from functions.processor import handler as processor_handler
+    from shared import queue
+    from shared.store import dynamo
+
+    config.clear_caches()
+    dynamo.get_store.cache_clear()
+    queue.get_ingest_queue.cache_clear()
+    processor_handler.get_contact_processor.cache_clear()
+    api_handler.get_queries.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith(("THREADLINE_", "TWILIO_", "META_", "X_CONSUMER", "MAILGUN_", "APP_WEBHOOK")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Threadline")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "threadline-test")
+    monkeypatch.setenv("THREADLINE_PUBLIC_URL", "https://hooks.example.com")
+    clear_factories()
+    yield
+    clear_factories()
+
+
+@dataclass
+class Account:
+    """A moto account with the stack's table and FIFO ingest queue (and its DLQ)."""
+
+    dynamodb: Any
+    sqs: Any
+    table: str
+    queue_url: str
+    dlq_url: str
+
+    def queued_bodies(self) -> list[str]:
+        bodies = []
+        while True:
+            response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
+            messages = response.get("Messages", [])
+            if not messages:
+                return bodies
+            for message in messages:
+                bodies.append(message["Body"])
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(**create_table_request(TABLE))
+        sqs = boto3.client("sqs")
+        dlq_url = sqs.create_queue(QueueName="ingest-dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_url = sqs.create_queue(
+            QueueName="ingest.fifo",
+            Attributes={
+                "FifoQueue": "true",
+                "RedrivePolicy": f'{{"deadLetterTargetArn": "{dlq_arn}", "maxReceiveCount": "3"}}',
+            },
+        )["QueueUrl"]
+        monkeypatch.setenv("THREADLINE_TABLE_NAME", TABLE)
+        monkeypatch.setenv("THREADLINE_QUEUE_URL", queue_url)
+        clear_factories()
+        yield Account(dynamodb, sqs, TABLE, queue_url, dlq_url)

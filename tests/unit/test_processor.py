@@ -1,0 +1,101 @@
+"""The processor against moto: dedupe, customers, cases, partial batch failures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import boto3
+
+from functions.processor.handler import lambda_handler
+from shared.ingest import ContactMessage
+from shared.schema import Direction, LinkRule
+from shared.store.dynamo import get_store
+from tests.builders import FakeContext, sms_contact, sqs_event
+from tests.conftest import Account
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def process(*contacts: object) -> dict[str, object]:
+    messages = [c if isinstance(c, str) else ContactMessage(contact=c) for c in contacts]  # type: ignore[arg-type]
+    return lambda_handler(sqs_event(messages), FakeContext())  # type: ignore[arg-type]
+
+
+def stored(sid: str):  # type: ignore[no-untyped-def]
+    store = get_store()
+    contact_id = store.find_contact_id("twilio", sid)
+    assert contact_id, f"{sid} was not stored"
+    contact = store.get_contact(contact_id)
+    assert contact is not None
+    return contact
+
+
+def test_two_sms_from_one_number_share_customer_and_case(aws: Account) -> None:
+    process(sms_contact("SM1", at=T0), sms_contact("SM2", at=T0 + timedelta(hours=2)))
+
+    first, second = stored("SM1"), stored("SM2")
+    assert first.customer_id == second.customer_id is not None
+    assert first.case_id == second.case_id is not None
+    assert first.link and first.link.rule is LinkRule.NEW_CASE
+    assert second.link and second.link.rule is LinkRule.OPEN_CASE
+
+
+def test_sms_after_the_reopen_window_opens_a_new_case(aws: Account) -> None:
+    process(sms_contact("SM1", at=T0))
+    process(sms_contact("SM2", at=T0 + timedelta(days=3)))
+    process(sms_contact("SM3", at=T0 + timedelta(days=11)))
+
+    first, second, third = stored("SM1"), stored("SM2"), stored("SM3")
+    assert first.case_id == second.case_id  # the window slides with activity
+    assert third.case_id != second.case_id
+    assert third.customer_id == first.customer_id
+    cases, _ = get_store().customer_cases(first.customer_id or "", limit=10, cursor=None)
+    assert {case.case_id for case in cases} == {first.case_id, third.case_id}
+
+
+def test_redelivery_stores_one_contact(aws: Account) -> None:
+    contact = sms_contact("SM1", at=T0)
+    process(contact)
+    process(contact)
+    process(contact)
+
+    timeline, _ = get_store().customer_timeline(stored("SM1").customer_id or "", limit=10, cursor=None)
+    assert [c.provider_message_id for c in timeline] == ["SM1"]
+
+
+def test_poison_message_fails_alone(aws: Account) -> None:
+    response = process(sms_contact("SM1", at=T0), "not json at all", sms_contact("SM2", "+14155550199", at=T0))
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert stored("SM1").customer_id != stored("SM2").customer_id
+
+
+def test_outbound_echo_never_opens_a_case(aws: Account) -> None:
+    process(sms_contact("SM1", at=T0, direction=Direction.OUTBOUND))
+    echo = stored("SM1")
+    assert echo.case_id is None
+    assert echo.link and echo.link.rule is LinkRule.NO_CASE
+
+    process(sms_contact("SM2", at=T0 + timedelta(minutes=5)))
+    process(sms_contact("SM3", at=T0 + timedelta(minutes=6), direction=Direction.OUTBOUND))
+    assert stored("SM2").customer_id == echo.customer_id
+    assert stored("SM3").case_id == stored("SM2").case_id
+
+
+def test_known_customer_costs_three_round_trips_and_new_four(aws: Account) -> None:
+    calls: list[str] = []
+    client = boto3.client("dynamodb")
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    from shared.config import get_settings
+    from shared.processing import ContactProcessor
+    from shared.store.dynamo import DynamoStore
+
+    processor = ContactProcessor(DynamoStore(client, aws.table), get_settings())
+    processor.process(sms_contact("SM1", at=T0))
+    assert len(calls) == 4, calls
+    calls.clear()
+    processor.process(sms_contact("SM2", at=T0 + timedelta(hours=1)))
+    assert len(calls) == 3, calls
+    calls.clear()
+    processor.process(sms_contact("SM3", at=T0 + timedelta(days=30)))
+    assert len(calls) == 3, calls
