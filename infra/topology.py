@@ -13,7 +13,10 @@ from enum import Enum
 class Source(Enum):
     """What invokes a function besides HTTP routes."""
 
-    INGEST_QUEUE = "ingest_queue"
+    INGEST_QUEUE = "ingest_queue"  # the FIFO ingest queue (SQS batch, partial failures)
+    CONNECT_STREAM = "connect_stream"  # Amazon Connect contact records on a Kinesis data stream
+    EUM_SMS_TOPIC = "eum_sms_topic"  # AWS End User Messaging inbound SMS on an SNS topic
+    TABLE_STREAM = "table_stream"  # the table's DynamoDB stream (events for CRM sync)
 
 
 class Access(Enum):

@@ -67,8 +67,20 @@ def account(kind: IdentifierKind, value: str, assurance: Assurance = Assurance.V
 
 # Pseudo-numbers carriers and Twilio put in From when the caller withholds the id.
 WITHHELD_CALLER_IDS = frozenset(
-    {"anonymous", "restricted", "unknown", "unavailable", "private", "blocked", "withheld",
-     "+266696687", "+7378742833", "+8656696", "+2562533", "+86282452253"}
+    {
+        "anonymous",
+        "restricted",
+        "unknown",
+        "unavailable",
+        "private",
+        "blocked",
+        "withheld",
+        "+266696687",
+        "+7378742833",
+        "+8656696",
+        "+2562533",
+        "+86282452253",
+    }
 )
 _UNDELIVERABLE_LOCAL_PART = re.compile(r"^(no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?)([+.-]|$)")
 # Ranges set aside for fiction and tests (NANP 555-0100..0199, UK Ofcom drama numbers).

@@ -96,9 +96,7 @@ def first_thread_hit(keys: Sequence[str], hits: Mapping[str, ThreadHit]) -> Thre
     return None
 
 
-def resolve_customer(
-    contact: Contact, usable: Sequence[Identifier], owners: Mapping[str, str]
-) -> CustomerResolution:
+def resolve_customer(contact: Contact, usable: Sequence[Identifier], owners: Mapping[str, str]) -> CustomerResolution:
     """Rule 2: the sender identifier finds the customer; none found creates one.
 
     `owners` maps identifier keys to the customer that owns them. Two identifiers
@@ -117,7 +115,9 @@ def resolve_customer(
         customer = found.pop()
         via = next(identifier for identifier in finders if owners.get(identifier.key) == customer)
         return CustomerResolution(
-            customer_id=customer, created=False, evidence=f"{via.kind.value} identifier ({via.assurance.value})"
+            customer_id=customer,
+            created=False,
+            evidence=f"{via.kind.value} identifier ({via.assurance.value})",
         )
     primary = finders[0]
     return CustomerResolution(

@@ -9,11 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from shared import identifiers, ids
 from shared.channels.twilio import compute_signature
 from shared.ingest import ContactMessage
-from shared.schema import Contact, Direction, Party, Provider, Channel
-from shared import identifiers, ids
-from shared.schema import Assurance
+from shared.schema import Assurance, Channel, Contact, Direction, Party, Provider
 
 PUBLIC_URL = "https://hooks.example.com"
 TWILIO_TOKEN = "dev-twilio-auth-token"
@@ -77,11 +76,25 @@ def twilio_form_event(
     )
 
 
-def sms_form(sid: str, sender: str = "+14155550123", body: str = "Hello", to: str = "+14155559999",
-             media: Iterable[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+def sms_form(
+    sid: str,
+    sender: str = "+14155550123",
+    body: str = "Hello",
+    to: str = "+14155559999",
+    media: Iterable[tuple[str, str]] = (),
+) -> list[tuple[str, str]]:
     media = list(media)
-    form = [("MessageSid", sid), ("SmsSid", sid), ("AccountSid", "AC" + "0" * 32), ("From", sender), ("To", to),
-            ("Body", body), ("NumMedia", str(len(media))), ("NumSegments", "1"), ("ApiVersion", "2010-04-01")]
+    form = [
+        ("MessageSid", sid),
+        ("SmsSid", sid),
+        ("AccountSid", "AC" + "0" * 32),
+        ("From", sender),
+        ("To", to),
+        ("Body", body),
+        ("NumMedia", str(len(media))),
+        ("NumSegments", "1"),
+        ("ApiVersion", "2010-04-01"),
+    ]
     for index, (url, content_type) in enumerate(media):
         form += [(f"MediaUrl{index}", url), (f"MediaContentType{index}", content_type)]
     return form
@@ -92,18 +105,25 @@ def sqs_event(messages: Sequence[ContactMessage | str]) -> dict[str, Any]:
     for index, message in enumerate(messages):
         body = message if isinstance(message, str) else message.model_dump_json()
         group = "poison" if isinstance(message, str) else message.group_id
-        records.append({
-            "messageId": f"m-{index}",
-            "receiptHandle": f"r-{index}",
-            "body": body,
-            "attributes": {"MessageGroupId": group, "ApproximateReceiveCount": "1",
-                           "SentTimestamp": "0", "SenderId": "x", "ApproximateFirstReceiveTimestamp": "0"},
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ingest.fifo",
-            "awsRegion": "us-east-1",
-        })
+        records.append(
+            {
+                "messageId": f"m-{index}",
+                "receiptHandle": f"r-{index}",
+                "body": body,
+                "attributes": {
+                    "MessageGroupId": group,
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "0",
+                    "SenderId": "x",
+                    "ApproximateFirstReceiveTimestamp": "0",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ingest.fifo",
+                "awsRegion": "us-east-1",
+            }
+        )
     return {"Records": records}
 
 
@@ -116,7 +136,12 @@ def json_body(response: dict[str, Any]) -> Any:
 
 
 def sms_contact(
-    sid: str, sender: str = "+14155550123", *, at: datetime, text: str = "hello", automated: bool = False,
+    sid: str,
+    sender: str = "+14155550123",
+    *,
+    at: datetime,
+    text: str = "hello",
+    automated: bool = False,
     direction: Direction = Direction.INBOUND,
 ) -> Contact:
     """A contact as the Twilio parser makes it, at a chosen provider time."""

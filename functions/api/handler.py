@@ -39,7 +39,7 @@ def require_api_key(resolver: APIGatewayHttpResolver, next_middleware: NextMiddl
         presented = resolver.current_event.headers.get("x-api-key", "")
         if not hmac.compare_digest(presented.encode(), get_secret("THREADLINE_API_KEY").encode()):
             return error_response(401, "unauthorized", "missing or wrong x-api-key")
-    return next_middleware(resolver)  # type: ignore[no-any-return]
+    return next_middleware(resolver)
 
 
 app.use(middlewares=[require_api_key])
@@ -51,7 +51,10 @@ def get_contact(contact_id: str) -> Contact:
 
 
 @app.get("/v1/contacts")
-def find_contacts(provider: Annotated[Provider, Query()], provider_message_id: Annotated[str, Query(min_length=1, max_length=256)]) -> Page[Contact]:
+def find_contacts(
+    provider: Annotated[Provider, Query()],
+    provider_message_id: Annotated[str, Query(min_length=1, max_length=256)],
+) -> Page[Contact]:
     return get_queries().contacts_by_provider_id(provider.value, provider_message_id)
 
 
@@ -61,7 +64,9 @@ def get_customer(customer_id: str) -> CustomerView:
 
 
 @app.get("/v1/customers")
-def find_customers(identifier: Annotated[str, Query(min_length=3, max_length=400, description="kind:value")]) -> Page[CustomerView]:
+def find_customers(
+    identifier: Annotated[str, Query(min_length=3, max_length=400, description="kind:value")],
+) -> Page[CustomerView]:
     return get_queries().customers_by_identifier(parse_identifier(identifier, get_settings().default_region))
 
 

@@ -24,7 +24,9 @@ def parse_identifier(text: str, default_region: str) -> Identifier:
     try:
         kind = IdentifierKind(kind_text)
     except ValueError as error:
-        raise InvalidIdentifier(f"unknown identifier kind; one of {', '.join(k.value for k in IdentifierKind)}") from error
+        raise InvalidIdentifier(
+            f"unknown identifier kind; one of {', '.join(k.value for k in IdentifierKind)}"
+        ) from error
     if kind is IdentifierKind.PHONE:
         return identifiers.phone(value, default_region, Assurance.CHANNEL)
     if kind is IdentifierKind.EMAIL:

@@ -14,6 +14,7 @@ from shared.schema import (
     Content,
     Direction,
     Identifier,
+    IdentifierKind,
     Party,
     Provider,
 )
@@ -42,8 +43,11 @@ def _party(address: str, default_region: str) -> Party:
         return Party(handle=number[:256])
     found: tuple[Identifier, ...] = (phone,)
     if is_whatsapp:
-        wa_id = Identifier(kind=identifiers.IdentifierKind.WHATSAPP, value=phone.value.lstrip("+"),
-                           assurance=Assurance.CHANNEL)
+        wa_id = Identifier(
+            kind=IdentifierKind.WHATSAPP,
+            value=phone.value.lstrip("+"),
+            assurance=Assurance.CHANNEL,
+        )
         found = (wa_id, phone)
     return Party(identifiers=found)
 
@@ -73,10 +77,9 @@ def parse(request: WebhookRequest, *, default_region: str) -> list[Contact]:
         raise MalformedPayload("missing fields: MessageSid")
     sender, recipient = required(form, "From", "To")
     attachments = _media(form)
+    channel = Channel.MMS if attachments else Channel.SMS
     if sender.startswith(WHATSAPP_PREFIX):
         channel = Channel.WHATSAPP
-    else:
-        channel = Channel.MMS if attachments else Channel.SMS
     # Twilio sends no message time: the moment we received it is the best we have.
     occurred_at = request.received_at
     return [

@@ -107,9 +107,7 @@ class DynamoStore:
 
     # --- hot path -------------------------------------------------------------------------
 
-    def lookup(
-        self, contact: Contact, identifiers: Sequence[Identifier], thread_keys: Sequence[str]
-    ) -> Lookup:
+    def lookup(self, contact: Contact, identifiers: Sequence[Identifier], thread_keys: Sequence[str]) -> Lookup:
         wanted = [keys.message(contact.provider.value, contact.provider_message_id)]
         for identifier in identifiers:
             wanted += [keys.identifier(identifier), keys.identifier_hint(identifier)]
@@ -148,7 +146,11 @@ class DynamoStore:
             customer_id,
             update="SET active_case_at = :at",
             condition="active_case_id = :case AND active_case_at BETWEEN :window_start AND :at",
-            values={":case": case_id, ":at": keys.sortable_time(at), ":window_start": keys.sortable_time(window_start)},
+            values={
+                ":case": case_id,
+                ":at": keys.sortable_time(at),
+                ":window_start": keys.sortable_time(window_start),
+            },
         )
 
     def open_case(self, customer_id: str, case_id: str, at: datetime, window_start: datetime) -> ActiveCase | None:
@@ -159,7 +161,9 @@ class DynamoStore:
                 "SET active_case_id = :case, active_case_at = :at, "
                 "created_at = if_not_exists(created_at, :at), #status = if_not_exists(#status, :active)"
             ),
-            condition="attribute_not_exists(active_case_id) OR active_case_at < :window_start OR active_case_id = :case",
+            condition=(
+                "attribute_not_exists(active_case_id) OR active_case_at < :window_start OR active_case_id = :case"
+            ),
             values={
                 ":case": case_id,
                 ":at": keys.sortable_time(at),
@@ -193,7 +197,10 @@ class DynamoStore:
         """The last round trip: the contact, its marker, its thread keys and any case it opened."""
         items: list[Item] = [self._contact_item(contact)]
         items.append(
-            {**keys.message(contact.provider.value, contact.provider_message_id), "contact_id": contact.contact_id}
+            {
+                **keys.message(contact.provider.value, contact.provider_message_id),
+                "contact_id": contact.contact_id,
+            }
         )
         if contact.case_id:
             items += [
@@ -249,7 +256,10 @@ class DynamoStore:
 
     def customer_identities(self, customer_id: str) -> list[IdentityRecord]:
         items, _ = self._query(
-            CUSTOMER_INDEX, keys.customer_partition(customer_id), keys.IDENTIFIER_LISTING_PREFIX, limit=MAX_IDENTIFIERS
+            CUSTOMER_INDEX,
+            keys.customer_partition(customer_id),
+            keys.IDENTIFIER_LISTING_PREFIX,
+            limit=MAX_IDENTIFIERS,
         )
         return [self._identity(item) for item in items]
 
@@ -261,7 +271,11 @@ class DynamoStore:
         self, customer_id: str, *, limit: int, cursor: str | None
     ) -> tuple[list[Contact], str | None]:
         items, next_key = self._query(
-            CUSTOMER_INDEX, keys.customer_partition(customer_id), keys.TIMELINE_PREFIX, limit=limit, cursor=cursor
+            CUSTOMER_INDEX,
+            keys.customer_partition(customer_id),
+            keys.TIMELINE_PREFIX,
+            limit=limit,
+            cursor=cursor,
         )
         return [Contact.model_validate_json(item["contact"]) for item in items], next_key
 
@@ -269,13 +283,15 @@ class DynamoStore:
         self, customer_id: str, *, limit: int, cursor: str | None
     ) -> tuple[list[CaseRecord], str | None]:
         items, next_key = self._query(
-            CUSTOMER_INDEX, keys.customer_partition(customer_id), keys.CASE_LISTING_PREFIX, limit=limit, cursor=cursor
+            CUSTOMER_INDEX,
+            keys.customer_partition(customer_id),
+            keys.CASE_LISTING_PREFIX,
+            limit=limit,
+            cursor=cursor,
         )
         return [self._case_record(item) for item in items], next_key
 
-    def case_contacts(
-        self, case_id: str, *, limit: int, cursor: str | None
-    ) -> tuple[list[Contact], str | None]:
+    def case_contacts(self, case_id: str, *, limit: int, cursor: str | None) -> tuple[list[Contact], str | None]:
         items, next_key = self._query(
             CASE_INDEX, keys.case_partition(case_id), keys.TIMELINE_PREFIX, limit=limit, cursor=cursor
         )
@@ -355,7 +371,7 @@ class DynamoStore:
         except ClientError as error:
             if not _is_condition_failure(error):
                 raise
-            old = error.response.get("Item")  # type: ignore[typeddict-item]
+            old: Mapping[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
             return _active_case(_load(old) if old else None)
         return None
 
@@ -368,8 +384,10 @@ class DynamoStore:
         found: dict[tuple[str, str], Item] = {}
         for start in range(0, len(unique), BATCH_GET_LIMIT):
             pending: Any = {
-                self._table: {"Keys": [_dump(key) for key in unique[start : start + BATCH_GET_LIMIT]],
-                              "ConsistentRead": True}
+                self._table: {
+                    "Keys": [_dump(key) for key in unique[start : start + BATCH_GET_LIMIT]],
+                    "ConsistentRead": True,
+                }
             }
             for attempt in range(MAX_BATCH_ATTEMPTS):
                 response = self._client.batch_get_item(RequestItems=pending)

@@ -56,21 +56,21 @@ def current_request(app: APIGatewayHttpResolver) -> WebhookRequest:
     if request is None:
         settings = get_settings()
         request = WebhookRequest.from_event(
-            app.current_event.raw_event, public_base_url=settings.public_url, max_body_bytes=settings.max_body_bytes
+            app.current_event.raw_event,
+            public_base_url=settings.public_url,
+            max_body_bytes=settings.max_body_bytes,
         )
-        app.append_context(webhook_request=request)
+        app.append_context(webhook_request=request)  # type: ignore[no-untyped-call]
     assert isinstance(request, WebhookRequest)
     return request
 
 
-def verified_by(
-    verify: Verifier, *, secret: str
-) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response[str]]:
+def verified_by(verify: Verifier, *, secret: str) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response[str]]:
     """Route middleware: the signature is checked with the named secret before the route runs."""
 
     def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
         verify(current_request(app), get_secret(secret))
-        return next_middleware(app)  # type: ignore[no-any-return]
+        return next_middleware(app)
 
     return middleware
 

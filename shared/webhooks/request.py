@@ -67,7 +67,10 @@ class WebhookRequest:
         """An urlencoded body as ordered pairs (a key may repeat), decoded once."""
         try:
             return parse_qsl(
-                self.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FORM_FIELDS
+                self.body.decode("utf-8"),
+                keep_blank_values=True,
+                strict_parsing=False,
+                max_num_fields=MAX_FORM_FIELDS,
             )
         except (UnicodeDecodeError, ValueError) as error:
             raise MalformedPayload("form body cannot be decoded") from error

@@ -8,15 +8,20 @@ from functions.twilio_sms.handler import lambda_handler
 from shared.channels.twilio import compute_signature
 from shared.schema import Channel, IdentifierKind
 from tests.builders import FakeContext, contacts_from_queue, json_body, sms_form, twilio_form_event
-from tests.conftest import Account
+from tests.conftest import Account, clear_factories
 
 PATH = "/webhooks/twilio/sms"
 
 
 def test_signature_matches_twilio_python_test_vector() -> None:
     # Given the request of twilio-python's own RequestValidator test
-    params = [("CallSid", "CA1234567890ABCDE"), ("Digits", "1234"), ("From", "+14158675309"),
-              ("To", "+18005551212"), ("Caller", "+14158675309")]
+    params = [
+        ("CallSid", "CA1234567890ABCDE"),
+        ("Digits", "1234"),
+        ("From", "+14158675309"),
+        ("To", "+18005551212"),
+        ("Caller", "+14158675309"),
+    ]
     # When we sign it with the same token, Then we get the SDK's expected signature
     assert compute_signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", params) == (
         "RSOYDt4T1cUTdK1PDd93/VVr8B8="
@@ -44,8 +49,10 @@ def test_sms_is_queued_and_answered_with_empty_twiml(aws: Account) -> None:
 
 
 def test_mms_with_two_media_keeps_both_attachments(aws: Account) -> None:
-    media = [("https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM1/Media/ME1", "image/jpeg"),
-             ("https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM1/Media/ME2", "application/pdf")]
+    media = [
+        ("https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM1/Media/ME1", "image/jpeg"),
+        ("https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM1/Media/ME2", "application/pdf"),
+    ]
     lambda_handler(twilio_form_event(PATH, sms_form("MM1", body="", media=media)), FakeContext())
 
     [contact] = contacts_from_queue(aws.queued_bodies())
@@ -56,8 +63,10 @@ def test_mms_with_two_media_keeps_both_attachments(aws: Account) -> None:
 
 
 def test_whatsapp_through_twilio_yields_wa_id_and_phone(aws: Account) -> None:
-    lambda_handler(twilio_form_event(PATH, sms_form("SM2", sender="whatsapp:+14155550123",
-                                                    to="whatsapp:+14155559999")), FakeContext())
+    lambda_handler(
+        twilio_form_event(PATH, sms_form("SM2", sender="whatsapp:+14155550123", to="whatsapp:+14155559999")),
+        FakeContext(),
+    )
     [contact] = contacts_from_queue(aws.queued_bodies())
     assert contact.channel is Channel.WHATSAPP
     assert [i.kind for i in contact.sender.identifiers] == [IdentifierKind.WHATSAPP, IdentifierKind.PHONE]
@@ -95,8 +104,6 @@ def test_oversized_sid_is_400_not_500(aws: Account) -> None:
 
 def test_body_over_the_limit_is_413(aws: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("THREADLINE_MAX_BODY_BYTES", "100")
-    from tests.conftest import clear_factories
-
     clear_factories()
     response = lambda_handler(twilio_form_event(PATH, sms_form("SM6", body="x" * 200)), FakeContext())
     assert response["statusCode"] == 413

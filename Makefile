@@ -1,0 +1,48 @@
+# The commands a newcomer needs. Each installs what it needs into .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8080
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: run serve test lint bench synth deploy clean
+
+# Reinstall only when pyproject.toml changes.
+$(VENV)/.installed-%: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing threadline[$*] into $(VENV) ..."
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e ".[$*]"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+## run: start the local stack on 127.0.0.1:$(PORT) and replay a demo journey against it
+run: $(VENV)/.installed-local
+	$(BIN)/threadline serve --port $(PORT) --demo
+
+## serve: start the local stack only
+serve: $(VENV)/.installed-local
+	$(BIN)/threadline serve --port $(PORT)
+
+## test: lint, type-check and run every test suite
+test: $(VENV)/.installed-dev lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## bench: print round trips, per-contact time at 1,000 and 20,000 contacts, import times
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench
+
+## synth: synthesize the CDK app into cdk.out (no AWS account needed)
+synth: $(VENV)/.installed-dev
+	npx --yes aws-cdk@2 synth --quiet
+
+## deploy: deploy the stack to the AWS account of your current credentials
+deploy: $(VENV)/.installed-dev
+	npx --yes aws-cdk@2 deploy --require-approval broadening
+
+clean:
+	rm -rf $(VENV) cdk.out .build .mypy_cache .ruff_cache .pytest_cache

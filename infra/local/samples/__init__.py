@@ -1,0 +1,45 @@
+"""Correctly signed sample webhooks, for the local stack or a deployed URL (`threadline send`).
+
+Each provider module exposes `build(options) -> SignedRequest` and is listed in
+SAMPLES; the signing uses the same functions the webhooks verify with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SampleOptions:
+    """What a user may choose about a sample; each provider fills in the rest realistically."""
+
+    public_url: str  # the base URL the provider would call (signatures cover it)
+    text: str = "Hi, my order has not arrived yet."
+    sender: str | None = None  # provider-specific: a phone, an email, a user id
+    recipient: str | None = None
+    message_id: str | None = None  # default: a fresh unique id
+    kind: str | None = None  # provider-specific variant, e.g. "instagram", "whatsapp", "echo"
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    method: str
+    path: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    query: str = ""
+
+
+SampleBuilder = Callable[[SampleOptions], SignedRequest]
+
+
+def _registry() -> dict[str, SampleBuilder]:
+    from infra.local.samples import twilio_sms
+
+    return {"twilio-sms": twilio_sms.build}
+
+
+def samples() -> dict[str, SampleBuilder]:
+    """Provider name → builder; imported lazily so `threadline --help` stays fast."""
+    return _registry()
