@@ -25,6 +25,9 @@ class Access(Enum):
     TABLE_READ = "table_read"
     TABLE_WRITE = "table_write"
     QUEUE_SEND = "queue_send"
+    MAIL_BUCKET_READ = "mail_bucket_read"  # raw inbound email that SES stored in S3
+    MAIL_BUCKET_WRITE = "mail_bucket_write"  # attachment bytes, kept out of DynamoDB
+    EVENT_BUS_PUT = "event_bus_put"  # publish CRM sync events
 
 
 @dataclass(frozen=True)
