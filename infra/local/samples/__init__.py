@@ -35,9 +35,20 @@ SampleBuilder = Callable[[SampleOptions], SignedRequest]
 
 
 def _registry() -> dict[str, SampleBuilder]:
-    from infra.local.samples import twilio_sms
+    from infra.local.samples import mailgun, meta, sendgrid, ses, twilio_sms, twilio_voice, x
 
-    return {"twilio-sms": twilio_sms.build}
+    return {
+        "twilio-sms": twilio_sms.build,
+        "twilio-voice": twilio_voice.build,
+        "meta-messenger": meta.build_messenger,
+        "meta-instagram": meta.build_instagram,
+        "meta-whatsapp": meta.build_whatsapp,
+        "x-dm": x.build_dm,
+        "x-mention": x.build_mention,
+        "ses-email": ses.build,
+        "sendgrid-email": sendgrid.build,
+        "mailgun-email": mailgun.build,
+    }
 
 
 def samples() -> dict[str, SampleBuilder]:

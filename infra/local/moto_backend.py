@@ -1,0 +1,88 @@
+"""The embedded AWS of the local stack: moto's server on 127.0.0.1, with the stack's resources.
+
+State lives in this process's memory and is gone when it stops.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from infra.local.gateway import REGION
+from shared.store.table import create_table_request
+
+TABLE_NAME = "threadline-local"
+QUEUE_NAME = "threadline-ingest.fifo"
+DEAD_LETTER_QUEUE_NAME = "threadline-ingest-dlq.fifo"
+MAIL_BUCKET = "threadline-mail-local"
+# Short, so a poison message reaches the DLQ within seconds (3 receives, 2 s apart).
+VISIBILITY_TIMEOUT_S = 2
+MAX_RECEIVE_COUNT = 3
+FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@dataclass(frozen=True)
+class LocalResources:
+    endpoint_url: str
+    table_name: str
+    queue_url: str
+    queue_arn: str
+    dead_letter_queue_url: str
+    mail_bucket: str
+
+
+def client(service: str, endpoint_url: str) -> Any:
+    """A client for moto that never picks up the user's real credentials or region."""
+    # boto3-stubs types clients per literal service name; callers here pass several.
+    return boto3.client(service, endpoint_url=endpoint_url, region_name=REGION, **FAKE_CREDENTIALS)  # type: ignore[call-overload]
+
+
+class MotoBackend:
+    def __init__(self) -> None:
+        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+        # moto's server logs one werkzeug line per AWS call otherwise.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+
+    def start(self) -> str:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def provision(endpoint_url: str) -> LocalResources:
+    """Create what the CDK stack would: the table, the FIFO ingest queue with its DLQ, the mail bucket."""
+    client("dynamodb", endpoint_url).create_table(**create_table_request(TABLE_NAME))
+    sqs = client("sqs", endpoint_url)
+    dlq_url = sqs.create_queue(
+        QueueName=DEAD_LETTER_QUEUE_NAME,
+        Attributes={"FifoQueue": "true", "MessageRetentionPeriod": str(14 * 24 * 3600)},
+    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+    queue_url = sqs.create_queue(
+        QueueName=QUEUE_NAME,
+        Attributes={
+            "FifoQueue": "true",
+            "VisibilityTimeout": str(VISIBILITY_TIMEOUT_S),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    client("s3", endpoint_url).create_bucket(Bucket=MAIL_BUCKET)
+    return LocalResources(
+        endpoint_url=endpoint_url,
+        table_name=TABLE_NAME,
+        queue_url=queue_url,
+        queue_arn=queue_arn,
+        dead_letter_queue_url=dlq_url,
+        mail_bucket=MAIL_BUCKET,
+    )

@@ -1,0 +1,159 @@
+"""The local stack in one process: moto, the environment, the pollers and the HTTP server.
+
+Started by `threadline serve`; the topology (infra/topology.py) decides which
+functions, routes and pollers exist, exactly as it does for the CDK app.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from infra.local.gateway import REGION, RouteTable
+from infra.local.invoker import FunctionInvoker
+from infra.local.moto_backend import FAKE_CREDENTIALS, LocalResources, MotoBackend, client, provision
+from infra.local.pollers import POLLERS, Poller, SourceInjector, start_pollers
+from infra.local.server import LocalGateway, bind_server
+from infra.topology import FunctionSpec, enabled_functions
+from shared.config import DEVELOPMENT_SECRETS, clear_caches
+
+log = logging.getLogger("threadline.local")
+
+SERVICE_NAME = "threadline-local"  # one process serves every function, so one Powertools service name
+
+
+def local_environment(
+    environ: Mapping[str, str], resources: LocalResources, *, public_url: str, log_level: str
+) -> dict[str, str | None]:
+    """What the handlers must see before they are imported: a value to set, or None to remove."""
+    changes: dict[str, str | None] = {
+        # Only moto is reachable, and never with the user's real credentials.
+        "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["aws_secret_access_key"],
+        "AWS_SESSION_TOKEN": None,
+        "AWS_PROFILE": None,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL": resources.endpoint_url,
+        "THREADLINE_TABLE_NAME": resources.table_name,
+        "THREADLINE_QUEUE_URL": resources.queue_url,
+        "THREADLINE_MAIL_BUCKET": resources.mail_bucket,
+        "THREADLINE_PUBLIC_URL": environ.get("THREADLINE_PUBLIC_URL") or public_url,
+        "THREADLINE_API_AUTH": "api_key",  # no API Gateway IAM authorizer in front of /v1 here
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "Threadline",
+        "POWERTOOLS_SERVICE_NAME": environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME,
+        "POWERTOOLS_LOG_LEVEL": log_level,
+        # EMF metric lines would drown the request log; set it to false to see them.
+        "POWERTOOLS_METRICS_DISABLED": environ.get("POWERTOOLS_METRICS_DISABLED") or "true",
+    }
+    # A per-service endpoint would win over AWS_ENDPOINT_URL and reach past moto.
+    changes.update({name: None for name in environ if name.startswith("AWS_ENDPOINT_URL_")})
+    # A Secrets Manager ARN cannot resolve against moto: secrets come from env or the dev defaults.
+    changes.update({f"{name}_SECRET_ARN": None for name in DEVELOPMENT_SECRETS})
+    no_proxy = [host for host in environ.get("NO_PROXY", environ.get("no_proxy", "")).split(",") if host]
+    changes["NO_PROXY"] = changes["no_proxy"] = ",".join(dict.fromkeys([*no_proxy, "127.0.0.1", "localhost"]))
+    return changes
+
+
+def apply_environment(changes: Mapping[str, str | None]) -> None:
+    for name, value in changes.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    clear_caches()
+
+
+class LocalRuntime:
+    def __init__(self, host: str = "127.0.0.1", port: int = 8080, log_level: str = "WARNING") -> None:
+        self.functions: tuple[FunctionSpec, ...] = enabled_functions()
+        self.routes = RouteTable(self.functions)
+        self._invoker = FunctionInvoker()
+        self._http = bind_server(
+            host,
+            port,
+            LocalGateway(self.routes, self._invoker, SourceInjector(self.functions, self._invoker), self.status),
+        )
+        bound_port = self._http.server_address[1]
+        self.url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{bound_port}"  # noqa: S104
+        self._log_level = log_level
+        self._moto = MotoBackend()
+        self._moto_running = False
+        self._pollers: list[Poller] = []
+        self._serving: threading.Thread | None = None
+        self.resources: LocalResources | None = None
+
+    def start(self) -> None:
+        # A function that adds no metric is normal here; Powertools would warn on every call.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        endpoint_url = self._moto.start()
+        self._moto_running = True
+        self.resources = provision(endpoint_url)
+        apply_environment(local_environment(os.environ, self.resources, public_url=self.url, log_level=self._log_level))
+        self._sqs = client("sqs", self.resources.endpoint_url)
+        self._pollers = start_pollers(self.functions, self._invoker, self.resources)
+        self._serving = threading.Thread(target=self._http.serve_forever, name="http", daemon=True)
+        self._serving.start()
+
+    def stop(self) -> None:
+        if self._serving is not None:
+            self._http.shutdown()
+            self._serving.join(timeout=5)
+        self._http.server_close()
+        for poller in self._pollers:
+            poller.stop()
+        if self._moto_running:
+            self._moto.stop()
+
+    def _queue_counts(self, queue_url: str) -> tuple[int, int]:
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def status(self) -> dict[str, Any]:
+        """What `/_local/status` answers; idle means nothing is queued, in flight or being processed."""
+        assert self.resources is not None, "start() first"
+        visible, in_flight = self._queue_counts(self.resources.queue_url)
+        dead, _ = self._queue_counts(self.resources.dead_letter_queue_url)
+        pollers = [poller.status() for poller in self._pollers]
+        return {
+            "idle": visible == 0 and in_flight == 0 and not any(poller.get("busy") for poller in pollers),
+            "public_url": os.environ["THREADLINE_PUBLIC_URL"],
+            "queue": {"url": self.resources.queue_url, "visible": visible, "in_flight": in_flight},
+            "dead_letter_queue": {"url": self.resources.dead_letter_queue_url, "visible": dead},
+            "contacts_processed": sum(poller.get("processed", 0) for poller in pollers),
+            "pollers": pollers,
+            "moto_endpoint": self.resources.endpoint_url,
+            "table_name": self.resources.table_name,
+            "mail_bucket": self.resources.mail_bucket,
+        }
+
+    def banner(self) -> list[str]:
+        assert self.resources is not None, "start() first"
+        width = max((len(route.path) for route, _ in self.routes.routes()), default=0)
+        lines = [f"Threadline local stack on {self.url}", "", "Routes:"]
+        lines += [f"  {route.method:<6} {route.path:<{width}}  → {spec.name}" for route, spec in self.routes.routes()]
+        lines += ["", "Event sources:"]
+        for spec in self.functions:
+            if spec.source is not None:
+                how = "polled" if spec.source in POLLERS else f"POST {self.url}/_local/inject/{spec.source.value}"
+                lines.append(f"  {spec.source.value:<{width + 7}}  → {spec.name}  ({how})")
+        lines += [
+            "",
+            f"Embedded AWS (moto): {self.resources.endpoint_url}  (in memory: gone when this process stops)",
+            f"Providers sign for:  {os.environ['THREADLINE_PUBLIC_URL']}",
+            f"Status:              GET {self.url}/_local/status",
+            "",
+            "Secrets:",
+        ]
+        for name, default in DEVELOPMENT_SECRETS.items():
+            origin = "from the environment" if name in os.environ else f"development default ({default})"
+            lines.append(f"  {name:<24} {origin}")
+        return lines
