@@ -1,0 +1,1 @@
+"""The CDK app's stack and constructs: one construct per concern (docs/deploy.md)."""

@@ -1,0 +1,176 @@
+"""What invokes a function besides HTTP: made only when an enabled FunctionSpec uses it.
+
+Every source reports partial failures and keeps what still fails in a queue, so
+one bad record neither blocks the others nor disappears.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from aws_cdk import CfnOutput, Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from infra.cdk.function import ThreadlineFunction
+from infra.cdk.ingest import dead_letter_queue
+from infra.cdk.notifications import NotificationTopics
+from infra.cdk.settings import DeploySettings
+from infra.topology import Source
+
+INGEST_BATCH_SIZE = 10  # the FIFO maximum
+STREAM_BATCH_SIZE = 100
+STREAM_RETRY_ATTEMPTS = 3
+
+
+class _StreamOptions(TypedDict):
+    starting_position: lambda_.StartingPosition
+    batch_size: int
+    bisect_batch_on_error: bool
+    retry_attempts: int
+    report_batch_item_failures: bool
+    on_failure: lambda_.IEventSourceDlq
+
+
+class EventSources(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: DeploySettings,
+        table: dynamodb.Table,
+        ingest_queue: sqs.Queue,
+        topics: NotificationTopics,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._settings = settings
+        self._table = table
+        self._ingest_queue = ingest_queue
+        self._topics = topics
+        self.connect_stream: kinesis.Stream | None = None
+        self.eum_sms_topic: sns.Topic | None = None
+        self.ses_topic: sns.Topic | None = None
+        self.failure_queues: list[sqs.Queue] = []
+
+    def attach(self, target: ThreadlineFunction) -> None:
+        """Wire `target` to its spec's source, creating the source on first use."""
+        source = target.spec.source
+        if source is Source.INGEST_QUEUE:
+            target.function.add_event_source(
+                event_sources.SqsEventSource(
+                    self._ingest_queue,
+                    batch_size=INGEST_BATCH_SIZE,
+                    report_batch_item_failures=True,
+                    # Caps the processor's share of DynamoDB and of the account's concurrency
+                    # without reserved concurrency, which would throttle and re-deliver instead.
+                    max_concurrency=self._settings.processor_max_concurrency,
+                )
+            )
+        elif source is Source.CONNECT_STREAM:
+            target.function.add_event_source(
+                event_sources.KinesisEventSource(
+                    self._connect_stream(), **self._stream_options(target, "ConnectStream")
+                )
+            )
+        elif source is Source.TABLE_STREAM:
+            target.function.add_event_source(
+                event_sources.DynamoEventSource(self._table, **self._stream_options(target, "TableStream"))
+            )
+            NagSuppressions.add_resource_suppressions(
+                target.role,
+                [
+                    NagPackSuppression(
+                        id="AwsSolutions-IAM5",
+                        reason="dynamodb:ListStreams supports no resource-level permissions",
+                        applies_to=["Resource::*"],
+                    )
+                ],
+                apply_to_children=True,
+            )
+        elif source is Source.EUM_SMS_TOPIC:
+            self._subscribe_to_eum_sms(target)
+
+    def _stream_options(self, target: ThreadlineFunction, name: str) -> _StreamOptions:
+        failures = self._failure_queue(f"{target.spec.name}{name}Failures")
+        return _StreamOptions(
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=STREAM_BATCH_SIZE,
+            bisect_batch_on_error=True,
+            retry_attempts=STREAM_RETRY_ATTEMPTS,
+            report_batch_item_failures=True,
+            # The failure record names the shard and sequence range to re-read from.
+            on_failure=event_sources.SqsDlq(failures),
+        )
+
+    def _failure_queue(self, construct_id: str) -> sqs.Queue:
+        queue = dead_letter_queue(self, construct_id, fifo=False)
+        self.failure_queues.append(queue)
+        return queue
+
+    def _connect_stream(self) -> kinesis.Stream:
+        if self.connect_stream is None:
+            self.connect_stream = kinesis.Stream(
+                self,
+                "ConnectStream",
+                encryption=kinesis.StreamEncryption.MANAGED,
+                stream_mode=kinesis.StreamMode.PROVISIONED,
+                shard_count=self._settings.connect_shard_count,
+                retention_period=Duration.days(1),
+            )
+            CfnOutput(
+                self,
+                "ConnectStreamName",
+                key="ConnectContactRecordStream",
+                value=self.connect_stream.stream_name,
+                description="Amazon Connect > Data streaming > Contact Trace Records: choose this Kinesis stream",
+            )
+        return self.connect_stream
+
+    def _subscribe_to_eum_sms(self, target: ThreadlineFunction) -> None:
+        if self.eum_sms_topic is None:
+            self.eum_sms_topic = self._topics.topic(
+                "EumSmsTopic", display_name="Threadline inbound SMS", publisher="sms-voice.amazonaws.com"
+            )
+            CfnOutput(
+                self,
+                "EumSmsTopicArn",
+                key="EumSmsTopicArn",
+                value=self.eum_sms_topic.topic_arn,
+                description="End User Messaging SMS > phone number > two-way SMS: this SNS topic",
+            )
+        # SNS delivery failures and the function's own failures after Lambda's retries land here.
+        failures = self._failure_queue(f"{target.spec.name}Failures")
+        self.eum_sms_topic.add_subscription(
+            subscriptions.LambdaSubscription(target.function, dead_letter_queue=failures)
+        )
+        target.function.configure_async_invoke(on_failure=destinations.SqsDestination(failures), retry_attempts=2)
+
+    def add_ses_topic(self) -> sns.Topic:
+        """The topic SES receipt rules notify; the SES webhook accepts notifications of this topic only."""
+        self.ses_topic = self._topics.topic(
+            "SesReceiptTopic", display_name="Threadline inbound email", publisher="ses.amazonaws.com"
+        )
+        CfnOutput(
+            self,
+            "SesTopicArn",
+            key="SesReceiptTopicArn",
+            value=self.ses_topic.topic_arn,
+            description="SES receipt rule: S3 action (mail bucket) with this SNS topic",
+        )
+        return self.ses_topic
+
+    @staticmethod
+    def subscribe_ses_webhook(topic: sns.Topic, webhook_url: str) -> sns.Subscription:
+        """Delivery over HTTPS to the SES webhook, which confirms the subscription itself."""
+        return topic.add_subscription(
+            subscriptions.UrlSubscription(webhook_url, protocol=sns.SubscriptionProtocol.HTTPS)
+        )

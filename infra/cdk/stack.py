@@ -1,0 +1,164 @@
+"""The Threadline stack, built from `infra.topology`: a new FunctionSpec needs no change here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, Stack, Tags
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.cdk.access import GrantableResources, grant_access
+from infra.cdk.bundling import LayerRecipe, build_dependency_layer, placeholder_layer, runtime_dependencies
+from infra.cdk.events import ThreadlineEventBus
+from infra.cdk.function import RUNTIME, ThreadlineFunction
+from infra.cdk.http_api import ThreadlineHttpApi
+from infra.cdk.ingest import IngestQueue
+from infra.cdk.monitoring import Monitoring
+from infra.cdk.notifications import NotificationTopics
+from infra.cdk.secrets import ChannelSecrets
+from infra.cdk.settings import LOG_RETENTION_DAYS, DeploySettings
+from infra.cdk.sources import EventSources
+from infra.cdk.storage import ContactTable, MailBucket
+from infra.topology import Access, FunctionSpec, Source, enabled_functions
+
+SES_WEBHOOK_PATH = "/webhooks/ses"
+MAIL_ACCESS = frozenset({Access.MAIL_BUCKET_READ, Access.MAIL_BUCKET_WRITE})
+DEFAULT_PROCESSOR_TIMEOUT_S = 30
+
+
+def log_retention(days: int) -> logs.RetentionDays:
+    members = [member for member in logs.RetentionDays if member is not logs.RetentionDays.INFINITE]
+    return dict(zip(LOG_RETENTION_DAYS, members, strict=True))[days]
+
+
+def dependency_layer_folder(settings: DeploySettings) -> str:
+    if not settings.bundle:
+        return str(placeholder_layer())
+    python_version = RUNTIME.name.removeprefix("python")
+    return str(build_dependency_layer(LayerRecipe(runtime_dependencies(), python_version)))
+
+
+class ThreadlineStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: DeploySettings, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, description=f"Threadline channel connectors ({settings.stage})", **kwargs)
+        Tags.of(self).add("project", "threadline")
+        Tags.of(self).add("stage", settings.stage)
+        specs = enabled_functions(settings.disabled_channels)
+        needed = frozenset[Access]().union(*(spec.access for spec in specs))
+        ses_enabled = any(route.path == SES_WEBHOOK_PATH for spec in specs for route in spec.routes)
+        retention = log_retention(settings.log_retention_days)
+
+        self.table = ContactTable(self, "Contacts").table
+        self.ingest = IngestQueue(self, "Ingest", processor_timeout=Duration.seconds(_processor_timeout(specs)))
+        self.mail = (
+            MailBucket(self, "Mail", retention_days=settings.mail_retention_days, ses_writes=ses_enabled)
+            if needed & MAIL_ACCESS or ses_enabled
+            else None
+        )
+        self.events = (
+            ThreadlineEventBus(self, "Events", stage=settings.stage, archive_days=settings.event_archive_days)
+            if Access.EVENT_BUS_PUT in needed
+            else None
+        )
+        self.http = ThreadlineHttpApi(self, "Http", settings=settings, log_retention=retention)
+        topics = NotificationTopics(self, "Notifications")
+        self.sources = EventSources(
+            self, "Sources", settings=settings, table=self.table, ingest_queue=self.ingest.queue, topics=topics
+        )
+        secrets = ChannelSecrets(self, "Secrets", stage=settings.stage)
+        layer = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            code=lambda_.Code.from_asset(dependency_layer_folder(settings)),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[lambda_.Architecture.ARM_64],
+            description="Threadline runtime dependencies (pyproject [project].dependencies)",
+        )
+        environment = {
+            "THREADLINE_TABLE_NAME": self.table.table_name,
+            "THREADLINE_QUEUE_URL": self.ingest.queue.queue_url,
+            "THREADLINE_PUBLIC_URL": self.http.public_url,
+            "THREADLINE_DEFAULT_REGION": settings.default_region,
+            "THREADLINE_REOPEN_DAYS": f"{settings.reopen_days:g}",
+            "THREADLINE_MAX_BODY_BYTES": str(settings.max_body_bytes),
+            # API Gateway checks SigV4 on /v1 before the function runs.
+            "THREADLINE_API_AUTH": "iam",
+        }
+        if settings.own_identifiers:
+            environment["THREADLINE_OWN_IDENTIFIERS"] = ",".join(settings.own_identifiers)
+        resources = GrantableResources(
+            table=self.table,
+            ingest_queue=self.ingest.queue,
+            mail_bucket=self.mail.bucket if self.mail else None,
+            event_bus=self.events.bus if self.events else None,
+        )
+
+        ses_topic = self.sources.add_ses_topic() if ses_enabled else None
+
+        self.functions: dict[str, ThreadlineFunction] = {}
+        for spec in specs:
+            target = ThreadlineFunction(
+                self,
+                _construct_id(spec),
+                spec=spec,
+                layer=layer,
+                environment=environment,
+                log_retention=retention,
+                log_level=settings.log_level,
+            )
+            grant_access(target, resources)
+            for name in spec.secrets:
+                secrets.grant_read(target, name)
+            self.http.add_function_routes(target)
+            self.sources.attach(target)
+            if ses_topic and any(route.path == SES_WEBHOOK_PATH for route in spec.routes):
+                target.add_environment("THREADLINE_SES_TOPIC_ARNS", ses_topic.topic_arn)
+            self.functions[spec.name] = target
+
+        if ses_topic:
+            subscription = self.sources.subscribe_ses_webhook(ses_topic, self.http.url_of(SES_WEBHOOK_PATH))
+            # SNS sends its confirmation at once: the route must be live by then.
+            subscription.node.add_dependency(self.http.stage, *self.http.routes.values())
+
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            stage=settings.stage,
+            topics=topics,
+            alarm_email=settings.alarm_email,
+            api=self.http,
+            ingest_queue=self.ingest.queue,
+            dead_letter_queues=[self.ingest.dead_letters, *self.sources.failure_queues],
+            functions=list(self.functions.values()),
+            oldest_message_alarm_seconds=settings.oldest_message_alarm_seconds,
+        )
+        self._outputs(secrets)
+
+    def _outputs(self, secrets: ChannelSecrets) -> None:
+        CfnOutput(self, "TableName", value=self.table.table_name)
+        CfnOutput(self, "IngestDeadLetterQueueUrl", value=self.ingest.dead_letters.queue_url)
+        CfnOutput(self, "IngestDeadLetterQueueArn", value=self.ingest.dead_letters.queue_arn)
+        CfnOutput(self, "AlarmTopicArn", value=self.monitoring.alarm_topic.topic_arn)
+        if self.mail:
+            CfnOutput(self, "MailBucketName", value=self.mail.bucket.bucket_name)
+        if self.events:
+            CfnOutput(self, "EventBusName", value=self.events.bus.event_bus_name)
+        for name, secret_name in secrets.names.items():
+            CfnOutput(
+                self,
+                f"Secret{name.title().replace('_', '')}",
+                value=secret_name,
+                description=f"aws secretsmanager put-secret-value --secret-id {secret_name} --secret-string ...",
+            )
+
+
+def _processor_timeout(specs: tuple[FunctionSpec, ...]) -> int:
+    timeouts = [spec.timeout_s for spec in specs if spec.source is Source.INGEST_QUEUE]
+    return max(timeouts, default=DEFAULT_PROCESSOR_TIMEOUT_S)
+
+
+def _construct_id(spec: FunctionSpec) -> str:
+    """`twilio_sms` -> `TwilioSmsFunction`: readable logical ids in the template."""
+    return "".join(part.capitalize() for part in spec.name.split("_")) + "Function"

@@ -1,0 +1,157 @@
+"""Each function's role holds only what its FunctionSpec declares, on the resources it names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.topology import Access, FunctionSpec, Source, enabled_functions
+from tests.infra.synth import Synthesized, actions_of, resources_of
+
+pytestmark = pytest.mark.infra
+
+EVERY_FUNCTION = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+BY_ACCESS = {
+    Access.TABLE_READ: {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"},
+    Access.TABLE_WRITE: {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"},
+    Access.QUEUE_SEND: {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"},
+    Access.MAIL_BUCKET_READ: {"s3:GetObject"},
+    Access.MAIL_BUCKET_WRITE: {"s3:PutObject", "s3:AbortMultipartUpload"},
+    Access.EVENT_BUS_PUT: {"events:PutEvents"},
+}
+SECRET_READ = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+FAILURE_QUEUE_SEND = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+BY_SOURCE = {
+    Source.INGEST_QUEUE: {
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    },
+    Source.TABLE_STREAM: {
+        "dynamodb:ListStreams",
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        *FAILURE_QUEUE_SEND,
+    },
+    Source.CONNECT_STREAM: {
+        "kinesis:DescribeStreamSummary",
+        "kinesis:GetRecords",
+        "kinesis:GetShardIterator",
+        "kinesis:ListShards",
+        "kinesis:SubscribeToShard",
+        "kinesis:DescribeStream",
+        "kinesis:ListStreams",
+        "kinesis:DescribeStreamConsumer",
+        *FAILURE_QUEUE_SEND,
+    },
+    Source.EUM_SMS_TOPIC: FAILURE_QUEUE_SEND,
+}
+WRITE_ACTIONS = {
+    action for access in (Access.TABLE_WRITE, Access.MAIL_BUCKET_WRITE) for action in BY_ACCESS[access]
+} | {
+    "sqs:SendMessage",
+    "events:PutEvents",
+}
+# Actions AWS offers no resource-level permission for.
+STAR_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
+
+
+def allowed_actions(spec: FunctionSpec) -> set[str]:
+    allowed = set(EVERY_FUNCTION)
+    for access in spec.access:
+        allowed |= BY_ACCESS[access]
+    if spec.secrets:
+        allowed |= SECRET_READ
+    if spec.source is not None:
+        allowed |= BY_SOURCE[spec.source]
+    return allowed
+
+
+def granted_actions(stack: Synthesized, name: str) -> set[str]:
+    return {action for statement in stack.statements_of(name) for action in actions_of(statement)}
+
+
+def logical_id(resource: Any) -> str:
+    """The resource a `Ref`, a `GetAtt` or an `Fn::Join` of them points at."""
+    if isinstance(resource, dict) and "Ref" in resource:
+        return str(resource["Ref"])
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        return str(resource["Fn::GetAtt"][0])
+    if isinstance(resource, dict) and "Fn::Join" in resource:
+        return next(logical_id(part) for part in resource["Fn::Join"][1] if isinstance(part, dict))
+    return str(resource)
+
+
+def webhook_specs() -> list[FunctionSpec]:
+    return [spec for spec in enabled_functions() if any(r.path.startswith("/webhooks/") for r in spec.routes)]
+
+
+@pytest.mark.parametrize("spec", enabled_functions(), ids=lambda spec: spec.name)
+def test_each_function_holds_only_the_actions_its_spec_declares(default_stack: Synthesized, spec: FunctionSpec) -> None:
+    extra = granted_actions(default_stack, spec.name) - allowed_actions(spec)
+    assert extra == set()
+
+
+def test_the_api_function_can_write_nothing(default_stack: Synthesized) -> None:
+    assert granted_actions(default_stack, "api") & WRITE_ACTIONS == set()
+
+
+def test_webhook_functions_only_send_to_the_ingest_queue_read_their_own_secrets_and_never_the_table(
+    default_stack: Synthesized,
+) -> None:
+    (ingest_queue,) = [
+        queue_id
+        for queue_id, queue in default_stack.resources("AWS::SQS::Queue").items()
+        if "RedrivePolicy" in queue["Properties"]
+    ]
+    secret_ids = {
+        secret["Properties"]["Name"].rsplit("/", 1)[1]: secret_id
+        for secret_id, secret in default_stack.resources("AWS::SecretsManager::Secret").items()
+    }
+    specs = webhook_specs()
+    assert specs
+    for spec in specs:
+        for statement in default_stack.statements_of(spec.name):
+            actions = actions_of(statement)
+            targets = {logical_id(resource) for resource in resources_of(statement)}
+            if any(action.startswith("sqs:") for action in actions):
+                assert targets == {ingest_queue}, spec.name
+            if any(action.startswith("secretsmanager:") for action in actions):
+                assert targets <= {secret_ids[name] for name in spec.secrets}, spec.name
+            assert not any(action.startswith(("dynamodb:", "events:")) for action in actions), spec.name
+            if any(action.startswith("s3:") for action in actions):  # mail channels store raw mail
+                assert spec.access & {Access.MAIL_BUCKET_READ, Access.MAIL_BUCKET_WRITE}, spec.name
+
+
+def test_no_statement_names_every_resource_unless_aws_offers_nothing_narrower(default_stack: Synthesized) -> None:
+    for policy in default_stack.resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if "*" in resources_of(statement):
+                assert set(actions_of(statement)) <= STAR_ALLOWED, statement
+
+
+def test_no_function_may_scan_the_table(default_stack: Synthesized) -> None:
+    for spec in enabled_functions():
+        assert "dynamodb:Scan" not in granted_actions(default_stack, spec.name), spec.name
+
+
+def test_table_grants_name_the_table_and_its_two_indexes_not_a_wildcard(default_stack: Synthesized) -> None:
+    (table_id,) = default_stack.resources("AWS::DynamoDB::Table")
+    for spec in enabled_functions():
+        for statement in default_stack.statements_of(spec.name):
+            if any(
+                action.startswith("dynamodb:") and action != "dynamodb:ListStreams" for action in actions_of(statement)
+            ):
+                for resource in resources_of(statement):
+                    assert logical_id(resource) == table_id
+                    if "Fn::Join" in resource:
+                        assert resource["Fn::Join"][1][1] in {"/index/GSI1", "/index/GSI2"}
+
+
+def test_function_roles_carry_no_managed_policy(default_stack: Synthesized) -> None:
+    for role in default_stack.resources("AWS::IAM::Role").values():
+        assert "ManagedPolicyArns" not in role["Properties"]

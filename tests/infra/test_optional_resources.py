@@ -1,0 +1,233 @@
+"""Resources made only on demand: every source, the mail bucket, a custom domain, a disabled channel.
+
+The topology gets example specs for each source and access kind no real spec
+uses yet, so these constructs are synthesized and checked before the channel
+that needs them lands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra import topology
+from infra.cdk import bundling
+from infra.topology import Access, FunctionSpec, Route, Source
+from tests.infra.synth import Synthesized, actions_of, synthesize
+
+pytestmark = pytest.mark.infra
+
+DOMAIN = "hooks.example.com"
+EXAMPLES = (
+    FunctionSpec(
+        name="example_connect",
+        description="example Kinesis consumer",
+        source=Source.CONNECT_STREAM,
+        access=frozenset({Access.QUEUE_SEND}),
+    ),
+    FunctionSpec(
+        name="example_eum_sms",
+        description="example SNS consumer",
+        source=Source.EUM_SMS_TOPIC,
+        access=frozenset({Access.QUEUE_SEND}),
+        channel="example_eum_sms",
+    ),
+    FunctionSpec(
+        name="example_ses",
+        description="example SES webhook",
+        routes=(Route("POST", "/webhooks/ses"),),
+        access=frozenset({Access.QUEUE_SEND, Access.MAIL_BUCKET_READ}),
+        channel="example_ses",
+    ),
+    FunctionSpec(
+        name="example_attachments",
+        description="example mail bucket writer",
+        access=frozenset({Access.MAIL_BUCKET_WRITE}),
+    ),
+)
+
+
+def examples_not_yet_declared() -> tuple[FunctionSpec, ...]:
+    taken_paths = {route.path for spec in topology.FUNCTIONS for route in spec.routes}
+    taken_sources = {spec.source for spec in topology.FUNCTIONS} - {None, Source.INGEST_QUEUE}
+    return tuple(
+        spec
+        for spec in EXAMPLES
+        if not taken_paths & {route.path for route in spec.routes} and spec.source not in taken_sources
+    )
+
+
+@pytest.fixture(scope="module")
+def full_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
+    code = tmp_path_factory.mktemp("example-code")
+    (code / "handler.py").write_text("def lambda_handler(event, context): ...\n")
+
+    def staging(name: str) -> Path:
+        return code if name.startswith("example_") else bundling.stage_function_code(name)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(topology, "FUNCTIONS", (*topology.FUNCTIONS, *examples_not_yet_declared()))
+        patch.setattr("infra.cdk.function.stage_function_code", staging)
+        yield synthesize(
+            tmp_path_factory.mktemp("cdk.out"),
+            stage="prod",
+            disabledChannels=["twilio_sms"],
+            domainName=DOMAIN,
+            certificateArn="arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
+            alarmEmail="ops@example.com",
+            mailRetentionDays=400,
+        )
+
+
+def of_type(stack: Synthesized, resource_type: str) -> list[dict[str, Any]]:
+    return [resource["Properties"] for resource in stack.resources(resource_type).values()]
+
+
+def tls_only(policy_statements: list[dict[str, Any]]) -> bool:
+    return any(
+        statement["Effect"] == "Deny" and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        for statement in policy_statements
+    )
+
+
+def test_cdk_nag_reports_no_unsuppressed_error_with_every_optional_resource(full_stack: Synthesized) -> None:
+    errors = full_stack.nag_errors()
+    assert errors == [], "\n".join(errors)
+
+
+def test_cfn_lint_finds_no_error_with_every_optional_resource(full_stack: Synthesized) -> None:
+    errors = full_stack.cfn_lint_errors()
+    assert errors == [], "\n".join(errors)
+
+
+def test_a_disabled_channel_has_no_function_route_secret_or_output(full_stack: Synthesized) -> None:
+    assert "twilio_sms" not in full_stack.function_ids()
+    route_keys = {route["RouteKey"] for route in of_type(full_stack, "AWS::ApiGatewayV2::Route")}
+    assert "POST /webhooks/twilio/sms" not in route_keys
+    still_read = {name for spec in topology.enabled_functions(frozenset({"twilio_sms"})) for name in spec.secrets}
+    made = {secret["Name"] for secret in of_type(full_stack, "AWS::SecretsManager::Secret")}
+    assert made == {f"threadline/prod/{name}" for name in still_read}
+    assert "WebhookUrlTwilioSms" not in full_stack.cfn["Outputs"]
+
+
+def test_connect_records_arrive_on_an_encrypted_stream_with_bisect_retries_and_a_failure_queue(
+    full_stack: Synthesized,
+) -> None:
+    (stream_id,) = full_stack.resources("AWS::Kinesis::Stream")
+    stream = full_stack.cfn["Resources"][stream_id]["Properties"]
+    assert stream["StreamEncryption"] == {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"}
+    (mapping,) = [
+        m
+        for m in of_type(full_stack, "AWS::Lambda::EventSourceMapping")
+        if m["EventSourceArn"] == {"Fn::GetAtt": [stream_id, "Arn"]}
+    ]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["MaximumRetryAttempts"] == 3
+    assert "OnFailure" in mapping["DestinationConfig"]
+    assert "ConnectContactRecordStream" in full_stack.cfn["Outputs"]
+
+
+def test_sns_topics_are_kms_encrypted_and_tls_only(full_stack: Synthesized) -> None:
+    topics = full_stack.resources("AWS::SNS::Topic")
+    assert len(topics) == 3  # alarms, SES receipts, End User Messaging SMS
+    for topic in topics.values():
+        assert "KmsMasterKeyId" in topic["Properties"]
+    guarded = set()
+    for policy in of_type(full_stack, "AWS::SNS::TopicPolicy"):
+        if tls_only(policy["PolicyDocument"]["Statement"]):
+            guarded |= {topic["Ref"] for topic in policy["Topics"]}
+    assert guarded == set(topics)
+
+
+def test_eum_sms_reaches_its_function_through_a_subscription_with_a_dead_letter_queue(
+    full_stack: Synthesized,
+) -> None:
+    lambda_subscriptions = [s for s in of_type(full_stack, "AWS::SNS::Subscription") if s["Protocol"] == "lambda"]
+    consumers = [spec.name for spec in topology.FUNCTIONS if spec.source is Source.EUM_SMS_TOPIC]
+    assert [s["Endpoint"]["Fn::GetAtt"][0] for s in lambda_subscriptions] == [
+        full_stack.function_ids()[name] for name in consumers
+    ]
+    assert "deadLetterTargetArn" in lambda_subscriptions[0]["RedrivePolicy"]
+
+
+def test_ses_notifications_go_over_https_to_the_ses_webhook_on_the_public_url(full_stack: Synthesized) -> None:
+    (https,) = [s for s in of_type(full_stack, "AWS::SNS::Subscription") if s["Protocol"] == "https"]
+    assert https["Endpoint"] == f"https://{DOMAIN}/webhooks/ses"
+    # And the webhook accepts notifications of exactly that topic
+    (ses_spec,) = [spec for spec in topology.FUNCTIONS if Route("POST", "/webhooks/ses") in spec.routes]
+    variables = full_stack.function(ses_spec.name)["Properties"]["Environment"]["Variables"]
+    assert variables["THREADLINE_SES_TOPIC_ARNS"] == https["TopicArn"]
+
+
+def test_mail_bucket_is_private_encrypted_tls_only_logged_and_expires_mail(full_stack: Synthesized) -> None:
+    buckets = full_stack.resources("AWS::S3::Bucket")
+    (mail_id,) = [bucket_id for bucket_id, bucket in buckets.items() if "LoggingConfiguration" in bucket["Properties"]]
+    mail = buckets[mail_id]["Properties"]
+    assert mail["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    encryption = mail["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert encryption == {"SSEAlgorithm": "AES256"}
+    (rule,) = mail["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == 400
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    (policy,) = [p for p in of_type(full_stack, "AWS::S3::BucketPolicy") if p["Bucket"] == {"Ref": mail_id}]
+    assert tls_only(policy["PolicyDocument"]["Statement"])
+    assert buckets[mail_id]["DeletionPolicy"] == "Retain"
+
+
+def test_mail_bucket_grants_follow_read_and_write_access(full_stack: Synthesized) -> None:
+    specs = [
+        spec
+        for spec in topology.enabled_functions(frozenset({"twilio_sms"}))
+        if spec.access & {Access.MAIL_BUCKET_READ, Access.MAIL_BUCKET_WRITE}
+    ]
+    assert {Access.MAIL_BUCKET_READ, Access.MAIL_BUCKET_WRITE} <= {access for spec in specs for access in spec.access}
+    for spec in specs:
+        actions = {action for statement in full_stack.statements_of(spec.name) for action in actions_of(statement)}
+        assert ("s3:GetObject" in actions) == (Access.MAIL_BUCKET_READ in spec.access), spec.name
+        assert ("s3:PutObject" in actions) == (Access.MAIL_BUCKET_WRITE in spec.access), spec.name
+        variables = full_stack.function(spec.name)["Properties"]["Environment"]["Variables"]
+        assert "THREADLINE_MAIL_BUCKET" in variables
+
+
+def test_a_custom_domain_maps_to_the_api_and_becomes_the_url_providers_sign(full_stack: Synthesized) -> None:
+    (domain,) = of_type(full_stack, "AWS::ApiGatewayV2::DomainName")
+    assert domain["DomainName"] == DOMAIN
+    assert len(of_type(full_stack, "AWS::ApiGatewayV2::ApiMapping")) == 1
+    for name in full_stack.function_ids():
+        assert full_stack.function(name)["Properties"]["Environment"]["Variables"]["THREADLINE_PUBLIC_URL"] == (
+            f"https://{DOMAIN}"
+        )
+    assert full_stack.cfn["Outputs"]["ApiUrl"]["Value"] == f"https://{DOMAIN}"
+
+
+def test_the_event_bus_is_named_by_stage_and_archives_threadline_events(full_stack: Synthesized) -> None:
+    (bus,) = of_type(full_stack, "AWS::Events::EventBus")
+    assert bus["Name"] == "threadline-prod"
+    (archive,) = of_type(full_stack, "AWS::Events::Archive")
+    assert archive["EventPattern"] == {"source": ["threadline"]}
+
+
+def test_every_dead_letter_queue_has_an_alarm_and_alarms_are_mailed(full_stack: Synthesized) -> None:
+    dead_letter_queues = {
+        queue_id
+        for queue_id, queue in full_stack.resources("AWS::SQS::Queue").items()
+        if "RedrivePolicy" not in queue["Properties"]
+    }
+    watched = {
+        alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for alarm in of_type(full_stack, "AWS::CloudWatch::Alarm")
+        if alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    }
+    assert watched == dead_letter_queues
+    assert [s["Endpoint"] for s in of_type(full_stack, "AWS::SNS::Subscription") if s["Protocol"] == "email"] == [
+        "ops@example.com"
+    ]
