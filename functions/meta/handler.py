@@ -1,0 +1,34 @@
+"""GET|POST /webhooks/meta: the subscription handshake, then Messenger, Instagram and WhatsApp → the ingest queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.channels import meta
+from shared.config import get_secret
+from shared.observability import logger, metrics, tracer
+from shared.webhooks.app import current_request, enqueue_batch, verified_by, webhook_app
+
+app = webhook_app()
+
+
+@app.get("/webhooks/meta")
+def confirm_subscription() -> Response[str]:
+    challenge = meta.confirm_subscription(current_request(app).query, get_secret("META_VERIFY_TOKEN"))
+    return Response(status_code=200, content_type="text/plain", body=challenge)
+
+
+@app.post("/webhooks/meta", middlewares=[verified_by(meta.verify, secret="META_APP_SECRET")])
+def receive_events() -> Response[str]:
+    enqueue_batch(meta.parse(current_request(app)), channel="meta")
+    return Response(status_code=200, content_type="text/plain", body="EVENT_RECEIVED")
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
