@@ -40,6 +40,32 @@ def email(value: str, assurance: Assurance) -> Identifier:
     return Identifier(kind=IdentifierKind.EMAIL, value=valid.normalized.lower(), assurance=assurance)
 
 
+def whatsapp(wa_id: str) -> tuple[Identifier, ...]:
+    """A WhatsApp sender: its wa_id, then the same number as a phone when it is a valid one.
+
+    The phone is what joins a WhatsApp customer to their SMS and calls, whichever
+    provider (Meta's Cloud API or Twilio) delivered the message.
+    """
+    digits = wa_id.strip().lstrip("+")
+    if not digits.isdigit():
+        raise InvalidIdentifier("WhatsApp id must be digits")
+    found = Identifier(kind=IdentifierKind.WHATSAPP, value=digits, assurance=Assurance.CHANNEL)
+    try:
+        number = phone("+" + _dialable(digits), "US", Assurance.CHANNEL)
+    except InvalidIdentifier:
+        return (found,)
+    return (found, number)
+
+
+def _dialable(wa_id: str) -> str:
+    """WhatsApp keeps two legacy mobile formats that SMS and calls no longer use."""
+    if len(wa_id) == 13 and wa_id.startswith("521"):
+        return "52" + wa_id[3:]  # Mexico dropped the mobile "1" in 2019
+    if len(wa_id) == 12 and wa_id.startswith("55") and wa_id[4] in "6789":
+        return wa_id[:4] + "9" + wa_id[4:]  # Brazil added a ninth digit to mobiles
+    return wa_id
+
+
 def x_user(user_id: str, assurance: Assurance = Assurance.CHANNEL) -> Identifier:
     """X users by numeric id: handles change, ids do not."""
     if not user_id.isdigit():

@@ -63,10 +63,10 @@ def case_reference(case: str) -> str:
 
 def parse_case_reference(text: str) -> str | None:
     """Canonical reference for what a person typed, or None when the check symbol fails."""
-    cleaned = text.strip().upper().translate(_READ_ALIKE).replace(" ", "")
+    cleaned = text.strip().upper().replace(" ", "")
     if not cleaned.startswith(REFERENCE_PREFIX):
         return None
-    symbols = cleaned[len(REFERENCE_PREFIX) :].replace("-", "")
+    symbols = cleaned[len(REFERENCE_PREFIX) :].replace("-", "").translate(_READ_ALIKE)
     if len(symbols) != _REFERENCE_BODY + 1 or any(char not in _CROCKFORD_INDEX for char in symbols):
         return None
     body, check = symbols[:-1], symbols[-1]

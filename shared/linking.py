@@ -12,9 +12,11 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from shared import ids
-from shared.schema import Contact, Direction, Identifier
+from shared.schema import ClaimKind, Contact, Direction, Identifier
 
 MAX_REFERENCE_KEYS = 20  # the newest References of a long email thread are enough
+MAX_CASE_REFERENCES = 5  # a contact quoting more case references than this quotes no case in particular
+REFERENCE_PREFIX = "ref#"
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,14 @@ def own_thread_keys(contact: Contact) -> tuple[str, ...]:
 
 
 def reference_key(reference: str) -> str:
-    return f"ref#{reference}"
+    return f"{REFERENCE_PREFIX}{reference}"
+
+
+def reference_keys(contact: Contact) -> tuple[str, ...]:
+    """Rule 5, second match: the case references the contact quotes, canonical and check-symbol valid."""
+    references = (ids.parse_case_reference(c.value) for c in contact.claims if c.kind is ClaimKind.CASE_REFERENCE)
+    keys = tuple(dict.fromkeys(reference_key(reference) for reference in references if reference))
+    return keys if len(keys) <= MAX_CASE_REFERENCES else ()
 
 
 def first_thread_hit(keys: Sequence[str], hits: Mapping[str, ThreadHit]) -> ThreadHit | None:

@@ -1,7 +1,9 @@
 """The processor's use case: dedupe → resolve the customer → link the case → store.
 
 The rules live in `shared.linking`; this module carries them out against a store
-in the fewest round trips (docs/data-model.md counts them).
+in the fewest round trips (docs/data-model.md counts them). A contact with a
+revision (a call) is created or merged instead of deduplicated: the merge rules
+are `shared.calls`, the write protocol is in docs/channels/telephony.md.
 """
 
 from __future__ import annotations
@@ -9,20 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import TypedDict
 
-from shared import ids, linking
+from shared import calls, ids, linking
 from shared.config import Settings
 from shared.identifiers import Blocklist
-from shared.linking import ActiveCase, CaseStepKind, CustomerResolution
-from shared.schema import Contact, Identifier, Link, LinkRule
-from shared.store.dynamo import DynamoStore
+from shared.linking import ActiveCase, CaseStepKind, CustomerResolution, ThreadHit
+from shared.schema import Assurance, Contact, Identifier, Link, LinkRule
+from shared.store.dynamo import DynamoStore, Lookup, StoreContention, VersionedContact
 from shared.store.records import CaseRecord, CaseStatus
 
 MAX_CASE_ATTEMPTS = 4
+MAX_MERGE_ATTEMPTS = 5
 
 
 class Outcome(Enum):
     STORED = "stored"
+    MERGED = "merged"  # a later report of a call, folded into its stored contact
     DUPLICATE = "duplicate"
 
 
@@ -45,6 +50,33 @@ class _CaseChoice:
     rule: LinkRule
     evidence: str
     opened: bool = False
+    claimed: bool = False  # a quoted reference to a case its customer does not own (rule 5)
+
+
+@dataclass(frozen=True)
+class _Looked:
+    """What the first round trip looked up, for which identifiers and keys."""
+
+    usable: tuple[Identifier, ...]
+    thread_keys: tuple[str, ...]
+    reference_keys: tuple[str, ...]
+    found: Lookup
+
+
+class _LinkWrites(TypedDict):
+    """What the store writes besides the contact itself (`DynamoStore.save` / `save_links`)."""
+
+    opened_case: CaseRecord | None
+    thread_keys: tuple[str, ...]
+    hint_identifier: Identifier | None
+
+
+@dataclass(frozen=True)
+class _Linked:
+    contact: Contact
+    resolution: CustomerResolution
+    choice: _CaseChoice
+    hint: Identifier | None
 
 
 class ContactProcessor:
@@ -54,48 +86,125 @@ class ContactProcessor:
         self._blocklist = Blocklist(settings.own_identifiers)
 
     def process(self, contact: Contact) -> ProcessResult:
+        looked = self._look_up(contact)
+        existing = looked.found.duplicate_of(contact)
+        if contact.revision is not None:
+            return self._create_or_merge(contact, existing, looked)
+        if existing:
+            return ProcessResult(Outcome.DUPLICATE, existing)
+        linked = self._link(contact, looked)
+        self._store.save(linked.contact, **self._link_writes(linked))
+        return self._result(Outcome.STORED, linked)
+
+    def _look_up(self, contact: Contact) -> _Looked:
         usable = self._blocklist.usable(contact.customer_party.identifiers)
         thread_keys = linking.lookup_thread_keys(contact)
-        found = self._store.lookup(contact, usable, thread_keys)
-        duplicate = found.duplicate_of(contact)
-        if duplicate:
-            return ProcessResult(Outcome.DUPLICATE, duplicate)
+        reference_keys = linking.reference_keys(contact)
+        found = self._store.lookup(contact, usable, thread_keys + reference_keys)
+        return _Looked(usable, thread_keys, reference_keys, found)
 
+    def _link(self, contact: Contact, looked: _Looked) -> _Linked:
+        usable, found = looked.usable, looked.found
         resolution = linking.resolve_customer(contact, usable, found.owners(usable))
         if resolution.customer_id:
             resolution = self._attach_identifiers(resolution, usable, found.owners(usable), contact.occurred_at)
 
-        thread_hit = linking.first_thread_hit(thread_keys, found.thread_hits(thread_keys))
-        if resolution.customer_id is None:
-            choice = self._case_without_customer(contact, resolution, thread_hit)
-        elif thread_hit and thread_hit.customer_id == resolution.customer_id:
-            self._store.follow_thread(resolution.customer_id, thread_hit.case_id, contact.occurred_at)
+        thread_hit = linking.first_thread_hit(looked.thread_keys, found.thread_hits(looked.thread_keys))
+        reference_hit = linking.first_thread_hit(looked.reference_keys, found.thread_hits(looked.reference_keys))
+        customer = resolution.customer_id
+        if customer is None:
+            choice = self._case_without_customer(contact, resolution, thread_hit or reference_hit)
+        elif thread_hit and thread_hit.customer_id == customer:
+            self._store.follow_thread(customer, thread_hit.case_id, contact.occurred_at)
             choice = _CaseChoice(thread_hit.case_id, LinkRule.THREAD, f"thread key {thread_hit.key.split('#')[0]}")
+        elif reference_hit and reference_hit.customer_id == customer:
+            self._store.follow_thread(customer, reference_hit.case_id, contact.occurred_at)
+            choice = _CaseChoice(reference_hit.case_id, LinkRule.REFERENCE, "case reference of the customer's case")
+        elif reference_hit:
+            # Rule 5: the agent gets the context, the sender proves nothing and merges nothing.
+            if resolution.created:
+                self._store.ensure_profile(customer, contact.occurred_at)
+            choice = _CaseChoice(
+                reference_hit.case_id, LinkRule.REFERENCE, "case reference of another customer's case", claimed=True
+            )
         else:
             primary = usable[0] if usable else None
-            guess = ActiveCase(None, None) if resolution.created else found.hint(primary, resolution.customer_id)
-            choice = self._settle_case(contact, resolution.customer_id, guess)
+            guess = ActiveCase(None, None) if resolution.created else found.hint(primary, customer)
+            choice = self._settle_case(contact, customer, guess)
 
         linked = contact.model_copy(
             update={
-                "customer_id": resolution.customer_id,
+                "customer_id": customer,
                 "case_id": choice.case_id,
-                "link": Link(rule=choice.rule, evidence=choice.evidence, customer_evidence=resolution.evidence),
+                "link": Link(
+                    rule=choice.rule,
+                    evidence=choice.evidence,
+                    customer_evidence=resolution.evidence,
+                    assurance=Assurance.CLAIMED if choice.claimed else None,
+                ),
             }
         )
-        self._store.save(
-            linked,
-            opened_case=self._case_record(linked) if choice.opened else None,
-            thread_keys=linking.own_thread_keys(linked),
-            hint_identifier=usable[0] if usable else None,
-        )
+        # A claimed case is not the sender's: it must not become their guess for the next contact.
+        hint = usable[0] if usable and not choice.claimed else None
+        return _Linked(linked, resolution, choice, hint)
+
+    def _link_writes(self, linked: _Linked) -> _LinkWrites:
+        contact = linked.contact
+        return {
+            "opened_case": self._case_record(contact) if linked.choice.opened else None,
+            "thread_keys": linking.own_thread_keys(contact),
+            "hint_identifier": linked.hint,
+        }
+
+    @staticmethod
+    def _result(outcome: Outcome, linked: _Linked) -> ProcessResult:
         return ProcessResult(
-            Outcome.STORED,
-            linked.contact_id,
-            customer_created=resolution.created,
-            case_opened=choice.opened,
-            ambiguous=resolution.ambiguous,
+            outcome,
+            linked.contact.contact_id,
+            customer_created=linked.resolution.created,
+            case_opened=linked.choice.opened,
+            ambiguous=linked.resolution.ambiguous,
         )
+
+    def _create_or_merge(self, update: Contact, owner: str | None, looked: _Looked) -> ProcessResult:
+        """One contact per call, whatever the order and repetition of its reports.
+
+        The marker names the call's contact (`claim_message` settles a race of two
+        first reports); the contact item is written only on the version it was read
+        at, and a lost race merges again into what the winner wrote.
+        """
+        claimed_now = False
+        if owner is None:
+            owner = self._store.claim_message(update)
+            claimed_now = owner == update.contact_id
+        update = update.model_copy(update={"contact_id": owner})
+        current: VersionedContact | None = looked.found.versioned(owner)
+        if current is None and not claimed_now:
+            current = self._store.get_versioned(owner)
+        for _ in range(MAX_MERGE_ATTEMPTS):
+            merged = update if current is None else calls.merge(current.contact, update)
+            if current is not None and merged == current.contact:
+                return ProcessResult(Outcome.DUPLICATE, owner)
+            linked = self._link(merged, self._looked_for(merged, looked)) if calls.needs_linking(merged) else None
+            expected = current.version if current else None
+            conflict = self._store.put_versioned(linked.contact if linked else merged, expected)
+            if conflict is None:
+                outcome = Outcome.STORED if current is None else Outcome.MERGED
+                if linked is None:
+                    return ProcessResult(outcome, owner)
+                self._store.save_links(linked.contact, **self._link_writes(linked))
+                return self._result(outcome, linked)
+            current = conflict
+        raise StoreContention(f"call contact {owner} kept changing")
+
+    def _looked_for(self, contact: Contact, looked: _Looked) -> _Looked:
+        """The first look-up, unless the merged call names identifiers or keys it did not cover."""
+        covered = (
+            self._blocklist.usable(contact.customer_party.identifiers) == looked.usable
+            and linking.lookup_thread_keys(contact) == looked.thread_keys
+            and linking.reference_keys(contact) == looked.reference_keys
+        )
+        return looked if covered else self._look_up(contact)
 
     def _attach_identifiers(
         self,
@@ -118,10 +227,12 @@ class ContactProcessor:
         return resolution
 
     def _case_without_customer(
-        self, contact: Contact, resolution: CustomerResolution, thread_hit: linking.ThreadHit | None
+        self, contact: Contact, resolution: CustomerResolution, hit: ThreadHit | None
     ) -> _CaseChoice:
-        if thread_hit:
-            return _CaseChoice(thread_hit.case_id, LinkRule.THREAD, "thread key, sender unresolved")
+        if hit and hit.key.startswith(linking.REFERENCE_PREFIX):
+            return _CaseChoice(hit.case_id, LinkRule.REFERENCE, "case reference, sender unresolved", claimed=True)
+        if hit:
+            return _CaseChoice(hit.case_id, LinkRule.THREAD, "thread key, sender unresolved")
         if not linking.may_open_case(contact):
             return _CaseChoice(None, LinkRule.NO_CASE, "automated or outbound, no customer")
         case = ids.case_id(contact.contact_id)

@@ -33,6 +33,8 @@ class Channel(StrEnum):
     EMAIL = "email"
     VOICE = "voice"
     APP = "app"
+    CHAT = "chat"  # a contact-center chat (Amazon Connect CHAT)
+    TASK = "task"  # a contact-center work item (Amazon Connect TASK)
 
 
 class Provider(StrEnum):
@@ -144,6 +146,13 @@ class Attachment(Strict):
     content_id: str | None = Field(default=None, max_length=998)
 
 
+class Visibility(StrEnum):
+    """Who else can read a contact: a public X mention is not a DM, and an agent answers it differently."""
+
+    PRIVATE = "private"
+    PUBLIC = "public"
+
+
 class Content(Strict):
     text: str | None = None
     full_text: str | None = None
@@ -153,6 +162,9 @@ class Content(Strict):
     status: str | None = Field(default=None, max_length=64)
     recording_url: str | None = Field(default=None, max_length=2048)
     transcript: str | None = None
+    visibility: Visibility = Visibility.PRIVATE
+    recording_duration_s: int | None = Field(default=None, ge=0)
+    disconnect_reason: str | None = Field(default=None, max_length=64)
 
 
 class ClaimKind(StrEnum):
@@ -187,6 +199,20 @@ class Link(Strict):
     assurance: Assurance | None = None
 
 
+class Revision(Strict):
+    """Marks a contact as one version of a provider object that changes after it is reported (a call).
+
+    A contact with a revision merges into the stored contact of the same provider
+    message id instead of being dropped as a duplicate (rules in `shared.calls`).
+    """
+
+    key: str = Field(min_length=1, max_length=256, description="What this version reports, e.g. `status:completed`")
+    updated_at: UtcDatetime | None = Field(
+        default=None, description="The provider's own last-update time (Connect LastUpdateTimestamp): newest wins"
+    )
+    partial: bool = Field(default=False, description="Names neither party (a recording callback): fills in only")
+
+
 class Contact(Strict):
     """One inbound or outbound interaction on one channel."""
 
@@ -206,6 +232,7 @@ class Contact(Strict):
     customer_id: str | None = None
     case_id: str | None = None
     link: Link | None = None
+    revision: Revision | None = None
 
     @property
     def customer_party(self) -> Party:

@@ -6,13 +6,17 @@ import base64
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from infra.local.samples import SignedRequest
 from shared import identifiers, ids
+from shared.channels import meta, x
 from shared.channels.twilio import compute_signature
 from shared.ingest import ContactMessage
 from shared.schema import Assurance, Channel, Contact, Direction, Party, Provider
+from shared.webhooks.request import WebhookRequest
 
 PUBLIC_URL = "https://hooks.example.com"
 TWILIO_TOKEN = "dev-twilio-auth-token"
@@ -160,3 +164,134 @@ def sms_contact(
         content={"text": text},  # type: ignore[arg-type]
         automated=automated,
     )
+
+
+META_APP_SECRET = "dev-meta-app-secret"
+X_CONSUMER_SECRET = "dev-x-consumer-secret"
+EVENTS = Path(__file__).parent / "events"
+
+
+def event_fixture(provider: str, name: str) -> bytes:
+    """A provider payload stored under tests/events/<provider>/, as the exact bytes sent."""
+    return (EVENTS / provider / name).read_bytes()
+
+
+def json_request(body: bytes, path: str = "/webhooks/meta") -> WebhookRequest:
+    """A decoded JSON webhook call, for testing the pure parsers without the handler."""
+    return WebhookRequest(
+        method="POST",
+        path=path,
+        raw_query="",
+        headers={"content-type": "application/json"},
+        query={},
+        body=body,
+        public_url=PUBLIC_URL + path,
+    )
+
+
+def meta_event(
+    body: bytes, *, secret: str = META_APP_SECRET, signature: str | None = None, base64_body: bool = False
+) -> dict[str, Any]:
+    signed = signature if signature is not None else meta.signature(secret, body)
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signed}
+    return http_event("POST", "/webhooks/meta", body=body, headers=headers, base64_body=base64_body)
+
+
+def x_event(body: bytes, *, secret: str = X_CONSUMER_SECRET, signature: str | None = None) -> dict[str, Any]:
+    signed = signature if signature is not None else x.signature(secret, body)
+    headers = {"Content-Type": "application/json; charset=utf-8", "X-Twitter-Webhooks-Signature": signed}
+    return http_event("POST", "/webhooks/x", body=body, headers=headers)
+
+
+def sample_request(signed: SignedRequest) -> WebhookRequest:
+    """A `threadline send` sample as the webhook it targets decodes it."""
+    return WebhookRequest(
+        method=signed.method,
+        path=signed.path,
+        raw_query=signed.query,
+        headers={name.lower(): value for name, value in signed.headers.items()},
+        query={},
+        body=signed.body,
+        public_url=PUBLIC_URL + signed.path,
+    )
+
+
+VOICE_PATH = "/webhooks/twilio/voice"
+
+
+def voice_fixture(name: str, **changes: str) -> dict[str, str]:
+    """A Twilio Voice webhook form stored under tests/events/twilio_voice/, with fields changed."""
+    form: dict[str, str] = json.loads(event_fixture("twilio_voice", name))
+    return {**form, **changes}
+
+
+def twilio_voice_event(form: dict[str, str], *, event: str | None = None, token: str = TWILIO_TOKEN) -> dict[str, Any]:
+    """A signed voice webhook; `event` is the query our TwiML puts on the callback URLs it hands Twilio."""
+    query = {"event": event} if event else None
+    url = PUBLIC_URL + VOICE_PATH + (f"?{urlencode(query)}" if query else "")
+    pairs = list(form.items())
+    signature = compute_signature(token, url, pairs)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
+    return http_event("POST", VOICE_PATH, body=urlencode(pairs), headers=headers, query=query)
+
+
+def kinesis_event(payloads: Sequence[bytes]) -> dict[str, Any]:
+    """A Kinesis Data Streams batch as Lambda receives it, one record per payload."""
+    stream = "arn:aws:kinesis:us-east-1:123456789012:stream/threadline-connect-records"
+    records = []
+    for index, payload in enumerate(payloads):
+        sequence = f"4959{index:052d}"
+        records.append(
+            {
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": f"partition-{index}",
+                    "sequenceNumber": sequence,
+                    "data": base64.b64encode(payload).decode(),
+                    "approximateArrivalTimestamp": 1793800000.0 + index,
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": f"shardId-000000000000:{sequence}",
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": "arn:aws:iam::123456789012:role/threadline-connect",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": stream,
+            }
+        )
+    return {"Records": records}
+
+
+def sns_event(messages: Sequence[str], *, timestamp: str = "2026-11-04T10:15:07.235Z") -> dict[str, Any]:
+    """The event SNS hands a subscribed function, built around the stored EUM notification."""
+    template = json.loads(event_fixture("eum", "sns_event.json"))["Records"][0]
+    notification = template["Sns"]
+    return {
+        "Records": [
+            {**template, "Sns": {**notification, "Message": body, "MessageId": f"msg-{n}", "Timestamp": timestamp}}
+            for n, body in enumerate(messages)
+        ]
+    }
+
+
+def signed_event(signed: SignedRequest, *, base64_body: bool = False) -> dict[str, Any]:
+    """A `threadline send` sample as API Gateway hands it to Lambda (binary bodies arrive base64)."""
+    from urllib.parse import parse_qsl
+
+    return http_event(
+        signed.method,
+        signed.path,
+        body=signed.body,
+        headers=signed.headers,
+        query=dict(parse_qsl(signed.query)),
+        base64_body=base64_body,
+    )
+
+
+def clear_email_factories() -> None:
+    """The email webhooks' cached adapters (until conftest's clear_factories knows them)."""
+    from shared.mailbox import get_mailbox
+    from shared.sns_http import get_sns_endpoint
+
+    get_mailbox.cache_clear()
+    get_sns_endpoint.cache_clear()

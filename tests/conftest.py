@@ -22,6 +22,7 @@ def clear_factories() -> None:
     from functions.api import handler as api_handler
     from functions.processor import handler as processor_handler
     from shared import queue
+    from shared.events import publisher
     from shared.store import dynamo
 
     config.clear_caches()
@@ -29,6 +30,7 @@ def clear_factories() -> None:
     queue.get_ingest_queue.cache_clear()
     processor_handler.get_contact_processor.cache_clear()
     api_handler.get_queries.cache_clear()
+    publisher.get_event_publisher.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -32,6 +32,8 @@ def record_handler(record: SQSRecord) -> None:
     result = get_contact_processor().process(message.contact)
     if result.outcome is Outcome.DUPLICATE:
         metrics.add_metric(name="DuplicatesSkipped", unit="Count", value=1)
+    elif result.outcome is Outcome.MERGED:
+        metrics.add_metric(name="ContactsMerged", unit="Count", value=1)
     else:
         metrics.add_metric(name="ContactsStored", unit="Count", value=1)
         metrics.add_metric(name="CustomersCreated", unit="Count", value=int(result.customer_created))

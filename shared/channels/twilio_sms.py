@@ -13,8 +13,6 @@ from shared.schema import (
     Contact,
     Content,
     Direction,
-    Identifier,
-    IdentifierKind,
     Party,
     Provider,
 )
@@ -41,15 +39,9 @@ def _party(address: str, default_region: str) -> Party:
     except InvalidIdentifier:
         # Short codes and alphanumeric senders are not a person's number.
         return Party(handle=number[:256])
-    found: tuple[Identifier, ...] = (phone,)
     if is_whatsapp:
-        wa_id = Identifier(
-            kind=IdentifierKind.WHATSAPP,
-            value=phone.value.lstrip("+"),
-            assurance=Assurance.CHANNEL,
-        )
-        found = (wa_id, phone)
-    return Party(identifiers=found)
+        return Party(identifiers=identifiers.whatsapp(phone.value))
+    return Party(identifiers=(phone,))
 
 
 def _media(form: dict[str, str]) -> tuple[Attachment, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from shared.config import get_settings
-from shared.linking import ActiveCase, ThreadHit
+from shared.linking import ActiveCase, ThreadHit, reference_key
 from shared.pagination import decode_cursor, encode_cursor
 from shared.schema import Contact, Identifier
 from shared.store import keys
@@ -39,6 +40,22 @@ MAX_IDENTIFIERS = 100
 
 class StoreContention(RuntimeError):
     """Unprocessed items survived every retry; the record fails and SQS redelivers it."""
+
+
+@dataclass(frozen=True)
+class VersionedContact:
+    """A contact that later reports merge into (a call), with the version its item holds.
+
+    Every write of such an item is conditional on the version it read, so two
+    processors merging into one call never overwrite each other (docs/channels/telephony.md).
+    """
+
+    contact: Contact
+    version: int
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> VersionedContact:
+        return cls(Contact.model_validate_json(item["contact"]), int(item.get("version", 0)))
 
 
 def _dump(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -76,6 +93,11 @@ class Lookup:
         marker = self.get(keys.message(contact.provider.value, contact.provider_message_id))
         return marker["contact_id"] if marker else None
 
+    def versioned(self, contact_id: str) -> VersionedContact | None:
+        """The stored contact, when the look-up fetched it (see `DynamoStore.lookup`)."""
+        item = self.get(keys.contact(contact_id))
+        return VersionedContact.from_item(item) if item else None
+
     def owners(self, identifiers: Iterable[Identifier]) -> dict[str, str]:
         found = {}
         for identifier in identifiers:
@@ -112,7 +134,57 @@ class DynamoStore:
         for identifier in identifiers:
             wanted += [keys.identifier(identifier), keys.identifier_hint(identifier)]
         wanted += [keys.thread(thread_key) for thread_key in thread_keys]
+        if contact.revision is not None:
+            # Where every report of an object mints the same contact id (Connect's come
+            # from ContactId and InitiationTimestamp), this saves the merge a GetItem.
+            wanted.append(keys.contact(contact.contact_id))
         return Lookup(self._batch_get(wanted))
+
+    def claim_message(self, contact: Contact) -> str:
+        """Make `contact` the one stored under its provider message id; returns the owner's contact id.
+
+        Reports of one call mint different contact ids (Twilio gives no call start
+        time), so this conditional marker settles which one names the call.
+        """
+        item = {**keys.message(contact.provider.value, contact.provider_message_id), "contact_id": contact.contact_id}
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=_dump(item),
+                ConditionExpression="attribute_not_exists(PK) OR contact_id = :contact",
+                ExpressionAttributeValues={":contact": {"S": contact.contact_id}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            return str(_load(error.response["Item"])["contact_id"])  # type: ignore[typeddict-item]
+        return contact.contact_id
+
+    def get_versioned(self, contact_id: str) -> VersionedContact | None:
+        item = self._get(keys.contact(contact_id))
+        return VersionedContact.from_item(item) if item else None
+
+    def put_versioned(self, contact: Contact, expected_version: int | None) -> VersionedContact | None:
+        """Write the contact as version `expected + 1` (or 1 when new). None when written, else what is stored."""
+        version = (expected_version or 0) + 1
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": _dump({**self._contact_item(contact), "version": version}),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if expected_version is None:
+            request["ConditionExpression"] = "attribute_not_exists(PK)"
+        else:
+            request["ConditionExpression"] = "version = :expected"
+            request["ExpressionAttributeValues"] = {":expected": {"N": str(expected_version)}}
+        try:
+            self._client.put_item(**request)
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            return VersionedContact.from_item(_load(error.response["Item"]))  # type: ignore[typeddict-item]
+        return None
 
     def claim_identifier(self, identifier: Identifier, customer_id: str, at: datetime) -> str:
         """Attach an unowned identifier; returns its owner, which may be a faster racer."""
@@ -173,6 +245,16 @@ class DynamoStore:
             names={"#status": "status"},
         )
 
+    def ensure_profile(self, customer_id: str, at: datetime) -> None:
+        """A new customer whose first contact went to another customer's case still needs a profile."""
+        self._client.update_item(
+            TableName=self._table,
+            Key=_dump(keys.profile(customer_id)),
+            UpdateExpression="SET created_at = if_not_exists(created_at, :at), #status = if_not_exists(#status, :on)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=_dump({":at": keys.sortable_time(at), ":on": "active"}),
+        )
+
     def follow_thread(self, customer_id: str, case_id: str, at: datetime) -> None:
         """A reply on a case's thread makes that case the customer's most recently active one."""
         self._update_profile(
@@ -202,16 +284,39 @@ class DynamoStore:
                 "contact_id": contact.contact_id,
             }
         )
+        self._batch_put(items + self._link_items(contact, opened_case, thread_keys, hint_identifier))
+
+    def save_links(
+        self,
+        contact: Contact,
+        *,
+        opened_case: CaseRecord | None,
+        thread_keys: Sequence[str],
+        hint_identifier: Identifier | None,
+    ) -> None:
+        """What `save` writes besides the contact and its marker, for a contact written by `put_versioned`."""
+        items = self._link_items(contact, opened_case, thread_keys, hint_identifier)
+        if items:
+            self._batch_put(items)
+
+    @staticmethod
+    def _link_items(
+        contact: Contact,
+        opened_case: CaseRecord | None,
+        thread_keys: Sequence[str],
+        hint_identifier: Identifier | None,
+    ) -> list[Item]:
+        items: list[Item] = []
         if contact.case_id:
             items += [
                 {**keys.thread(key), "case_id": contact.case_id, "customer_id": contact.customer_id}
                 for key in thread_keys
             ]
         if opened_case:
-            items.append(self._case_item(opened_case))
+            items.append(DynamoStore._case_item(opened_case))
             items.append(
                 {
-                    **keys.thread(f"ref#{opened_case.reference}"),
+                    **keys.thread(reference_key(opened_case.reference)),
                     "case_id": opened_case.case_id,
                     "customer_id": opened_case.customer_id,
                 }
@@ -225,7 +330,7 @@ class DynamoStore:
                     "at": keys.sortable_time(contact.occurred_at),
                 }
             )
-        self._batch_put(items)
+        return items
 
     # --- reads for the API ----------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from pydantic import ValidationError
 
+from shared.channels.payloads import ParsedBatch
 from shared.config import SecretUnavailable, get_secret, get_settings
 from shared.http import error_response
 from shared.ingest import ContactMessage
@@ -80,3 +81,16 @@ def enqueue(contacts: Sequence[Contact], *, channel: str) -> None:
     get_ingest_queue().send([ContactMessage(contact=contact) for contact in contacts])
     metrics.add_metric(name="ContactsQueued", unit="Count", value=len(contacts))
     logger.info("contacts queued", extra={"channel": channel, "count": len(contacts)})
+
+
+def enqueue_batch(batch: ParsedBatch, *, channel: str) -> None:
+    """Queue a multi-item payload's contacts; log what was not stored by type and reason, never by value."""
+    if batch.ignored or batch.skipped:
+        log = logger.warning if batch.skipped else logger.info
+        log(
+            "webhook items not stored",
+            extra={"channel": channel, "ignored": dict(batch.ignored), "skipped": dict(batch.skipped)},
+        )
+        metrics.add_metric(name="WebhookItemsSkipped", unit="Count", value=sum(batch.skipped.values()))
+    if batch.contacts:
+        enqueue(batch.contacts, channel=channel)
