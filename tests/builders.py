@@ -288,10 +288,22 @@ def signed_event(signed: SignedRequest, *, base64_body: bool = False) -> dict[st
     )
 
 
-def clear_email_factories() -> None:
-    """The email webhooks' cached adapters (until conftest's clear_factories knows them)."""
-    from shared.mailbox import get_mailbox
-    from shared.sns_http import get_sns_endpoint
+API_KEY = "dev-api-key"
 
-    get_mailbox.cache_clear()
-    get_sns_endpoint.cache_clear()
+
+def api_event(
+    method: str, path: str, *, query: dict[str, str] | None = None, body: Any = None, api_key: str = API_KEY
+) -> dict[str, Any]:
+    """A /v1 call as API Gateway hands it to the api function, with the local x-api-key."""
+    headers = {"x-api-key": api_key, "content-type": "application/json"}
+    raw = json.dumps(body) if body is not None else ""
+    return http_event(method, path, body=raw, headers=headers, query=query)
+
+
+def clear_api_factories() -> None:
+    """The api function's cached adapters (until conftest's clear_factories knows them)."""
+    from shared.identity.merging import get_merging
+    from shared.store.admin import get_admin_store
+
+    get_admin_store.cache_clear()
+    get_merging.cache_clear()

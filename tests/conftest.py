@@ -15,13 +15,15 @@ from shared import config
 from shared.store.table import create_table_request
 
 TABLE = "threadline-test"
+# Settings and secrets a developer's shell may hold; each test starts without them.
+OUR_ENVIRONMENT = ("THREADLINE_", "TWILIO_", "META_", "X_CONSUMER", "MAILGUN_", "SENDGRID_", "SNS_", "APP_WEBHOOK")
 
 
 def clear_factories() -> None:
     """Every cached factory in the code, so each test sees its own environment."""
     from functions.api import handler as api_handler
     from functions.processor import handler as processor_handler
-    from shared import queue
+    from shared import mailbox, queue, sns_http
     from shared.events import publisher
     from shared.store import dynamo
 
@@ -31,12 +33,16 @@ def clear_factories() -> None:
     processor_handler.get_contact_processor.cache_clear()
     api_handler.get_queries.cache_clear()
     publisher.get_event_publisher.cache_clear()
+    mailbox.get_mailbox.cache_clear()
+    sns_http.get_sns_endpoint.cache_clear()
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
-        if name.startswith(("THREADLINE_", "TWILIO_", "META_", "X_CONSUMER", "MAILGUN_", "APP_WEBHOOK")):
+        if name.startswith(
+            ("THREADLINE_", "TWILIO_", "META_", "X_CONSUMER", "MAILGUN_", "SENDGRID_", "SNS_", "APP_WEBHOOK")
+        ):
             monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from pydantic import ValidationError
 
 from shared.channels.payloads import ParsedBatch
-from shared.config import SecretUnavailable, get_secret, get_settings
+from shared.config import SecretUnavailable, Settings, get_secret, get_settings
 from shared.http import error_response
 from shared.ingest import ContactMessage
 from shared.observability import logger, metrics
@@ -23,10 +23,24 @@ from shared.webhooks.errors import WebhookError
 from shared.webhooks.request import WebhookRequest
 
 Verifier = Callable[[WebhookRequest, str], None]
+BodyLimit = Callable[[Settings], int]
 
 
-def webhook_app() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver()
+class WebhookResolver(APIGatewayHttpResolver):
+    """A resolver that knows which body limit its webhook's requests are decoded against."""
+
+    def __init__(self, body_limit: BodyLimit) -> None:
+        super().__init__()
+        self.body_limit = body_limit
+
+
+def general_body_limit(settings: Settings) -> int:
+    return settings.max_body_bytes
+
+
+def webhook_app(*, body_limit: BodyLimit = general_body_limit) -> WebhookResolver:
+    """The resolver of one webhook function; email routes pass their larger body limit."""
+    app = WebhookResolver(body_limit)
 
     @app.exception_handler(WebhookError)
     def _refuse(error: WebhookError) -> Response[str]:
@@ -56,10 +70,11 @@ def current_request(app: APIGatewayHttpResolver) -> WebhookRequest:
     request = app.context.get("webhook_request")
     if request is None:
         settings = get_settings()
+        limit = app.body_limit if isinstance(app, WebhookResolver) else general_body_limit
         request = WebhookRequest.from_event(
             app.current_event.raw_event,
             public_base_url=settings.public_url,
-            max_body_bytes=settings.max_body_bytes,
+            max_body_bytes=limit(settings),
         )
         app.append_context(webhook_request=request)  # type: ignore[no-untyped-call]
     assert isinstance(request, WebhookRequest)

@@ -1,0 +1,35 @@
+"""POST /webhooks/sendgrid: SendGrid Inbound Parse (parsed or raw mode) → the ingest queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.channels import sendgrid
+from shared.config import get_settings
+from shared.email.webhook import email_body_limit, email_contact, email_limits, queue_email
+from shared.mailbox import Mailbox, get_mailbox
+from shared.observability import logger, metrics, tracer
+from shared.webhooks.app import current_request, verified_by, webhook_app
+
+app = webhook_app(body_limit=email_body_limit)
+
+
+@app.post(
+    "/webhooks/sendgrid",
+    middlewares=[verified_by(sendgrid.verify, secret="SENDGRID_INBOUND_TOKEN")],
+)
+def receive_email() -> Response[str]:
+    parsed, delivery = sendgrid.parse(current_request(app), email_limits(get_settings()))
+    mailbox: Mailbox = app.context["mailbox"]
+    return queue_email(email_contact(parsed, delivery, mailbox.store), parsed, channel="sendgrid")
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext, *, mailbox: Mailbox | None = None) -> dict[str, Any]:
+    app.append_context(mailbox=mailbox or get_mailbox())  # type: ignore[no-untyped-call]
+    return app.resolve(event, context)
