@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Documented development defaults: well known, so never use them on a deployed stack.
 DEVELOPMENT_SECRETS: dict[str, str] = {
@@ -26,6 +26,10 @@ DEVELOPMENT_SECRETS: dict[str, str] = {
     "APP_WEBHOOK_SECRET": "dev-app-webhook-secret",
     "THREADLINE_API_KEY": "dev-api-key",
 }
+
+DEFAULT_VOICE_GREETING = (
+    "Thank you for calling. Please leave a message after the tone, and we will get back to you on this case."
+)
 
 # Every setting a user can give, with what it means; `threadline serve --help` prints this.
 ENVIRONMENT_HELP: dict[str, str] = {
@@ -41,8 +45,24 @@ ENVIRONMENT_HELP: dict[str, str] = {
     "THREADLINE_DEFAULT_REGION": "region for phone numbers without a country code (default US)",
     "THREADLINE_REOPEN_DAYS": "days an open case stays the default for a returning customer (default 7)",
     "THREADLINE_OWN_IDENTIFIERS": "comma-separated kind:value identifiers of the business itself",
+    "THREADLINE_BLOCKED_IDENTIFIERS": "comma-separated kind:value identifiers that never find a customer",
+    "THREADLINE_ORDER_PATTERN": "regular expression of an order number in text (group 1 if any); unset: none",
     "THREADLINE_MAX_BODY_BYTES": "largest webhook body accepted (default 1048576)",
+    "THREADLINE_VOICE_MODE": "how Twilio calls are answered: record (greeting + voicemail, default) or dial",
+    "THREADLINE_VOICE_GREETING": "what a caller hears before the voicemail tone (record mode)",
+    "THREADLINE_VOICE_DIAL_NUMBER": "E.164 number calls are connected to (dial mode; required there)",
+    "THREADLINE_CONNECT_CASE_ATTRIBUTE": "Connect contact attribute holding a case reference (default caseReference)",
+    "THREADLINE_EVENT_BUS": "EventBridge bus for CRM sync events (the stack sets it; unset: local JSON Lines)",
+    "THREADLINE_EVENTS_FILE": "JSON Lines file local CRM sync events go to (default .threadline/events.jsonl)",
+    "THREADLINE_EVENTS_POST_URL": "optional http(s) URL each local CRM sync event is also POSTed to",
+    "THREADLINE_MAIL_BUCKET": "S3 bucket for raw inbound mail and attachment bytes (unset: metadata only)",
+    "THREADLINE_SES_TOPIC_ARNS": "comma-separated SNS topic ARNs the SES webhook accepts (default: the dev topic)",
+    "THREADLINE_MAX_EMAIL_BYTES": "largest inbound email (and email webhook body) accepted (default 10485760)",
+    "SNS_TEST_CERT_PEM": "PEM file trusted for SNS signatures instead of AWS's (local only, never on Lambda)",
 }
+
+# What the SES webhook accepts when THREADLINE_SES_TOPIC_ARNS is unset: no real topic has this ARN.
+DEV_SES_TOPIC_ARN = "arn:aws:sns:us-east-1:000000000000:threadline-inbound-email"
 
 
 class Settings(BaseModel):
@@ -54,14 +74,38 @@ class Settings(BaseModel):
     default_region: str = Field(default="US", min_length=2, max_length=2)
     reopen_days: float = Field(default=7, gt=0)
     own_identifiers: frozenset[str] = frozenset()
+    # Shared or test values that must never find a customer (rule 1), beyond the built-ins.
+    blocked_identifiers: frozenset[str] = frozenset()
+    order_pattern: str = Field(default="", max_length=512)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     # "api_key" locally; the stack sets "iam" because API Gateway checks SigV4 before us.
     api_auth: Literal["api_key", "iam"] = "api_key"
+    # Telephony (docs/channels/telephony.md).
+    voice_mode: Literal["record", "dial"] = "record"
+    voice_greeting: str = Field(default=DEFAULT_VOICE_GREETING, min_length=1, max_length=1000)
+    voice_dial_number: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    connect_case_attribute: str = Field(default="caseReference", min_length=1, max_length=128)
+    # CRM sync events: the stack names a bus; without one they go to a local file (docs/events.md).
+    event_bus: str = ""
+    events_file: str = Field(default=".threadline/events.jsonl", min_length=1)
+    events_post_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    # Email (docs/channels/email.md).
+    mail_bucket: str = ""
+    ses_topic_arns: frozenset[str] = frozenset({DEV_SES_TOPIC_ARN})
+    max_email_bytes: int = Field(default=10_485_760, gt=0)
+    sns_test_cert_pem: str | None = None
 
     @field_validator("public_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _dial_mode_has_a_number(self) -> Settings:
+        # Fail at start-up, not on the first ringing call.
+        if self.voice_mode == "dial" and not self.voice_dial_number:
+            raise ValueError("THREADLINE_VOICE_MODE=dial needs THREADLINE_VOICE_DIAL_NUMBER")
+        return self
 
     @property
     def reopen_window(self) -> timedelta:
@@ -77,9 +121,26 @@ class Settings(BaseModel):
             "reopen_days": environ.get("THREADLINE_REOPEN_DAYS"),
             "max_body_bytes": environ.get("THREADLINE_MAX_BODY_BYTES"),
             "api_auth": environ.get("THREADLINE_API_AUTH"),
+            "voice_mode": environ.get("THREADLINE_VOICE_MODE"),
+            "voice_greeting": environ.get("THREADLINE_VOICE_GREETING"),
+            "voice_dial_number": environ.get("THREADLINE_VOICE_DIAL_NUMBER"),
+            "connect_case_attribute": environ.get("THREADLINE_CONNECT_CASE_ATTRIBUTE"),
+            "event_bus": environ.get("THREADLINE_EVENT_BUS"),
+            "events_file": environ.get("THREADLINE_EVENTS_FILE"),
+            "events_post_url": environ.get("THREADLINE_EVENTS_POST_URL"),
         }
         own = environ.get("THREADLINE_OWN_IDENTIFIERS", "")
         values["own_identifiers"] = frozenset(item.strip() for item in own.split(",") if item.strip())
+        blocked = environ.get("THREADLINE_BLOCKED_IDENTIFIERS", "")
+        values["blocked_identifiers"] = frozenset(item.strip() for item in blocked.split(",") if item.strip())
+        values["order_pattern"] = environ.get("THREADLINE_ORDER_PATTERN")
+        values["mail_bucket"] = environ.get("THREADLINE_MAIL_BUCKET")
+        values["max_email_bytes"] = environ.get("THREADLINE_MAX_EMAIL_BYTES")
+        topics = frozenset(item.strip() for item in environ.get("THREADLINE_SES_TOPIC_ARNS", "").split(","))
+        values["ses_topic_arns"] = (topics - {""}) or None
+        # A test certificate must never be trusted on Lambda, which always sets its function name.
+        if "AWS_LAMBDA_FUNCTION_NAME" not in environ:
+            values["sns_test_cert_pem"] = environ.get("SNS_TEST_CERT_PEM") or None
         return cls.model_validate({key: value for key, value in values.items() if value is not None})
 
 

@@ -114,6 +114,11 @@ _TEST_PHONE = re.compile(r"^(\+1\d{3}55501\d{2}|\+447700900\d{3})$")
 _TEST_EMAIL_DOMAIN = re.compile(r"@(.+\.)?(example\.(com|org|net)|test|invalid)$")
 
 
+# Obvious test values, blocked always. Kept narrow on purpose: the documented fiction
+# ranges above (+1 xxx 555-01xx, example.com) are what our own tests and samples use.
+OBVIOUS_TEST_VALUES = frozenset({"email:test@test.com", "email:test@example.com", "phone:+15555555555"})
+
+
 def is_withheld(raw_caller_id: str) -> bool:
     return raw_caller_id.strip().lower() in WITHHELD_CALLER_IDS or not raw_caller_id.strip()
 
@@ -127,6 +132,8 @@ class Blocklist:
 
     def blocks(self, identifier: Identifier) -> bool:
         if identifier.key in self._own or identifier.value in WITHHELD_CALLER_IDS:
+            return True
+        if identifier.key in OBVIOUS_TEST_VALUES:
             return True
         if identifier.kind is IdentifierKind.EMAIL:
             local_part = identifier.value.split("@", 1)[0]

@@ -44,7 +44,7 @@ def case_id(opening_contact_id: str) -> str:
 
 
 def _luhn_mod32_check(body: str) -> str:
-    """Luhn mod N over base32: catches every single-character error and adjacent swap."""
+    """Luhn mod N over base32: catches every single-character error and every adjacent swap but 0/Z."""
     total = 0
     factor = 2
     for char in reversed(body):

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from shared import ids
-from shared.schema import ClaimKind, Contact, Direction, Identifier
+from shared.schema import Channel, ClaimKind, Contact, Direction, Identifier
 
 MAX_REFERENCE_KEYS = 20  # the newest References of a long email thread are enough
 MAX_CASE_REFERENCES = 5  # a contact quoting more case references than this quotes no case in particular
@@ -42,6 +42,7 @@ class ActiveCase:
 
     case_id: str | None
     last_activity: datetime | None
+    merged_into: str | None = None  # the profile was merged: the contact belongs to this survivor
 
 
 class CaseStepKind(Enum):
@@ -134,6 +135,14 @@ def resolve_customer(contact: Contact, usable: Sequence[Identifier], owners: Map
         created=True,
         evidence=f"new customer from {primary.kind.value} identifier ({primary.assurance.value})",
     )
+
+
+def joins_foreign_thread(contact: Contact) -> bool:
+    """An email reply on another customer's thread (a second address) joins that case, claimed.
+
+    Not so on X: strangers reply in a public conversation, and that is not one story.
+    """
+    return contact.channel is Channel.EMAIL
 
 
 def may_open_case(contact: Contact) -> bool:

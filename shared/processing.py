@@ -8,7 +8,8 @@ are `shared.calls`, the write protocol is in docs/channels/telephony.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 from typing import TypedDict
@@ -16,6 +17,8 @@ from typing import TypedDict
 from shared import calls, ids, linking
 from shared.config import Settings
 from shared.identifiers import Blocklist
+from shared.identity import claims, merge_plan, suggestions
+from shared.identity.merging import CustomerMerged, MergeConflict, Merging
 from shared.linking import ActiveCase, CaseStepKind, CustomerResolution, ThreadHit
 from shared.schema import Assurance, Contact, Identifier, Link, LinkRule
 from shared.store.dynamo import DynamoStore, Lookup, StoreContention, VersionedContact
@@ -23,6 +26,7 @@ from shared.store.records import CaseRecord, CaseStatus
 
 MAX_CASE_ATTEMPTS = 4
 MAX_MERGE_ATTEMPTS = 5
+MAX_MERGE_REDIRECTS = 2  # a profile merged into one merged in turn
 
 
 class Outcome(Enum):
@@ -51,6 +55,7 @@ class _CaseChoice:
     evidence: str
     opened: bool = False
     claimed: bool = False  # a quoted reference to a case its customer does not own (rule 5)
+    survivor_id: str | None = None  # the resolved customer turned out merged: the contact is the survivor's
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class _Looked:
     thread_keys: tuple[str, ...]
     reference_keys: tuple[str, ...]
     found: Lookup
+    claimed: tuple[Identifier, ...] = ()
 
 
 class _LinkWrites(TypedDict):
@@ -69,6 +75,7 @@ class _LinkWrites(TypedDict):
     opened_case: CaseRecord | None
     thread_keys: tuple[str, ...]
     hint_identifier: Identifier | None
+    suggested: tuple[suggestions.Suggestion, ...]
 
 
 @dataclass(frozen=True)
@@ -77,16 +84,27 @@ class _Linked:
     resolution: CustomerResolution
     choice: _CaseChoice
     hint: Identifier | None
+    suggested: tuple[suggestions.Suggestion, ...] = ()
 
 
 class ContactProcessor:
-    def __init__(self, store: DynamoStore, settings: Settings) -> None:
+    def __init__(self, store: DynamoStore, settings: Settings, merging: Merging | None = None) -> None:
         self._store = store
         self._settings = settings
-        self._blocklist = Blocklist(settings.own_identifiers)
+        self._blocklist = Blocklist(settings.own_identifiers | settings.blocked_identifiers)
+        self._order_pattern = re.compile(settings.order_pattern) if settings.order_pattern else None
+        self._merging = merging
 
     def process(self, contact: Contact) -> ProcessResult:
+        contact = contact.model_copy(
+            update={
+                "claims": claims.extract(
+                    contact, default_region=self._settings.default_region, order_pattern=self._order_pattern
+                )
+            }
+        )
         looked = self._look_up(contact)
+        looked = self._settle_verified(contact, looked)
         existing = looked.found.duplicate_of(contact)
         if contact.revision is not None:
             return self._create_or_merge(contact, existing, looked)
@@ -100,8 +118,49 @@ class ContactProcessor:
         usable = self._blocklist.usable(contact.customer_party.identifiers)
         thread_keys = linking.lookup_thread_keys(contact)
         reference_keys = linking.reference_keys(contact)
-        found = self._store.lookup(contact, usable, thread_keys + reference_keys)
-        return _Looked(usable, thread_keys, reference_keys, found)
+        claimed = tuple(
+            i for c in contact.claims if (i := claims.claimed_identifier(c)) and not self._blocklist.blocks(i)
+        )
+        # Claimed identifiers ride along in the same BatchGetItem: their owners only feed suggestions.
+        found = self._store.lookup(contact, usable + claimed, thread_keys + reference_keys)
+        return _Looked(usable, thread_keys, reference_keys, found, claimed)
+
+    def _settle_verified(self, contact: Contact, looked: _Looked) -> _Looked:
+        """Rule 3 for a contact carrying verified identifiers (the app): merge their owners, or keep apart.
+
+        An owner holding a different verified app/CRM id than this contact is
+        another person (a recycled or family number): its identifiers are left out
+        of this contact's resolution, so they neither find nor move anything.
+        """
+        verified = [i for i in looked.usable if i.assurance is Assurance.VERIFIED]
+        if self._merging is None or not verified or contact.revision is not None or looked.found.duplicate_of(contact):
+            return looked
+        owners = looked.found.owners(verified)
+        accounts = {(i.kind, i.value) for i in verified if i.kind in merge_plan.UNIQUE_KINDS}
+        account_owner = next(
+            (owners[i.key] for i in verified if i.kind in merge_plan.UNIQUE_KINDS and i.key in owners), None
+        )
+        target, merged, others = account_owner, False, set()
+        for customer in sorted(set(owners.values()) - {account_owner}):
+            held = self._merging.accounts(customer)
+            if any(kind == k and value != v for kind, value in accounts for k, v in held):
+                others.add(customer)
+                continue
+            if target is None:
+                target = customer
+                continue
+            evidence = f"verified identifiers in {contact.channel.value} contact {contact.contact_id}"
+            try:
+                target = self._merging.merge_customers(target, customer, evidence).surviving_customer_id
+                merged = True
+            except (MergeConflict, CustomerMerged):
+                others.add(customer)
+        if merged:
+            looked = self._look_up(contact)
+        if not others:
+            return looked
+        usable = tuple(i for i in looked.usable if looked.found.owners([i]).get(i.key) not in others)
+        return replace(looked, usable=usable)
 
     def _link(self, contact: Contact, looked: _Looked) -> _Linked:
         usable, found = looked.usable, looked.found
@@ -112,11 +171,21 @@ class ContactProcessor:
         thread_hit = linking.first_thread_hit(looked.thread_keys, found.thread_hits(looked.thread_keys))
         reference_hit = linking.first_thread_hit(looked.reference_keys, found.thread_hits(looked.reference_keys))
         customer = resolution.customer_id
+        foreign_case: ThreadHit | None = None
         if customer is None:
             choice = self._case_without_customer(contact, resolution, thread_hit or reference_hit)
         elif thread_hit and thread_hit.customer_id == customer:
             self._store.follow_thread(customer, thread_hit.case_id, contact.occurred_at)
             choice = _CaseChoice(thread_hit.case_id, LinkRule.THREAD, f"thread key {thread_hit.key.split('#')[0]}")
+        elif thread_hit and thread_hit.customer_id and linking.joins_foreign_thread(contact):
+            # Rule 5, first match, on another customer's thread (a reply from a second address):
+            # the contact joins that case for context, marked claimed; the sender stays who sent it.
+            if resolution.created:
+                self._store.ensure_profile(customer, contact.occurred_at)
+            foreign_case = thread_hit
+            choice = _CaseChoice(
+                thread_hit.case_id, LinkRule.THREAD, "thread key of another customer's case", claimed=True
+            )
         elif reference_hit and reference_hit.customer_id == customer:
             self._store.follow_thread(customer, reference_hit.case_id, contact.occurred_at)
             choice = _CaseChoice(reference_hit.case_id, LinkRule.REFERENCE, "case reference of the customer's case")
@@ -124,6 +193,7 @@ class ContactProcessor:
             # Rule 5: the agent gets the context, the sender proves nothing and merges nothing.
             if resolution.created:
                 self._store.ensure_profile(customer, contact.occurred_at)
+            foreign_case = reference_hit
             choice = _CaseChoice(
                 reference_hit.case_id, LinkRule.REFERENCE, "case reference of another customer's case", claimed=True
             )
@@ -131,6 +201,9 @@ class ContactProcessor:
             primary = usable[0] if usable else None
             guess = ActiveCase(None, None) if resolution.created else found.hint(primary, customer)
             choice = self._settle_case(contact, customer, guess)
+            if choice.survivor_id:
+                customer = choice.survivor_id
+                resolution = CustomerResolution(customer, False, resolution.evidence + ", merged into survivor")
 
         linked = contact.model_copy(
             update={
@@ -146,7 +219,11 @@ class ContactProcessor:
         )
         # A claimed case is not the sender's: it must not become their guess for the next contact.
         hint = usable[0] if usable and not choice.claimed else None
-        return _Linked(linked, resolution, choice, hint)
+        suggested = suggestions.from_claims(linked, found.owners(looked.claimed))
+        if foreign_case and customer:
+            how = "a quoted case reference" if foreign_case.key.startswith(linking.REFERENCE_PREFIX) else "a reply"
+            suggested += suggestions.from_foreign_case(linked, foreign_case.customer_id, how)
+        return _Linked(linked, resolution, choice, hint, tuple(suggested))
 
     def _link_writes(self, linked: _Linked) -> _LinkWrites:
         contact = linked.contact
@@ -154,6 +231,7 @@ class ContactProcessor:
             "opened_case": self._case_record(contact) if linked.choice.opened else None,
             "thread_keys": linking.own_thread_keys(contact),
             "hint_identifier": linked.hint,
+            "suggested": linked.suggested,
         }
 
     @staticmethod
@@ -185,7 +263,13 @@ class ContactProcessor:
             merged = update if current is None else calls.merge(current.contact, update)
             if current is not None and merged == current.contact:
                 return ProcessResult(Outcome.DUPLICATE, owner)
-            linked = self._link(merged, self._looked_for(merged, looked)) if calls.needs_linking(merged) else None
+            linked: _Linked | None
+            if current is not None and self._quotes_new_reference(current.contact, merged):
+                # A reference read out later (a voicemail transcript) moves the call onto the named case.
+                merged = merged.model_copy(update={"link": None, "case_id": None, "customer_id": None})
+                linked = self._link(merged, self._looked_for(merged, looked))
+            else:
+                linked = self._link(merged, self._looked_for(merged, looked)) if calls.needs_linking(merged) else None
             expected = current.version if current else None
             conflict = self._store.put_versioned(linked.contact if linked else merged, expected)
             if conflict is None:
@@ -196,6 +280,12 @@ class ContactProcessor:
                 return self._result(outcome, linked)
             current = conflict
         raise StoreContention(f"call contact {owner} kept changing")
+
+    @staticmethod
+    def _quotes_new_reference(stored: Contact, merged: Contact) -> bool:
+        linked_by_reference = stored.link is not None and stored.link.rule in (LinkRule.THREAD, LinkRule.REFERENCE)
+        new = set(linking.reference_keys(merged)) - set(linking.reference_keys(stored))
+        return stored.link is not None and not linked_by_reference and bool(new)
 
     def _looked_for(self, contact: Contact, looked: _Looked) -> _Looked:
         """The first look-up, unless the merged call names identifiers or keys it did not cover."""
@@ -242,32 +332,44 @@ class ContactProcessor:
         window = self._settings.reopen_window
         at = contact.occurred_at
         candidate = ids.case_id(contact.contact_id)
-        active = guess
-        for _ in range(MAX_CASE_ATTEMPTS):
+        active, resolved = guess, customer_id
+        for _ in range(MAX_CASE_ATTEMPTS + MAX_MERGE_REDIRECTS):
             step = linking.plan_case_step(active, at, window)
             if step.kind is CaseStepKind.JOIN:
                 assert step.case_id is not None
-                return self._joined(step.case_id, candidate, "open case in reopen window")
+                return self._joined(step.case_id, candidate, "open case in reopen window", resolved, customer_id)
             if step.kind is CaseStepKind.CONTINUE:
                 assert step.case_id is not None
-                current = self._store.continue_case(customer_id, step.case_id, at, at - window)
+                current = self._store.continue_case(resolved, step.case_id, at, at - window)
                 if current is None:
-                    return self._joined(step.case_id, candidate, "open case in reopen window")
+                    return self._joined(step.case_id, candidate, "open case in reopen window", resolved, customer_id)
             elif not linking.may_open_case(contact):
                 return _CaseChoice(None, LinkRule.NO_CASE, "automated or outbound, no open case")
             else:
-                current = self._store.open_case(customer_id, candidate, at, at - window)
+                current = self._store.open_case(resolved, candidate, at, at - window)
                 if current is None:
-                    return _CaseChoice(candidate, LinkRule.NEW_CASE, "no open case in reopen window", opened=True)
+                    return _CaseChoice(
+                        candidate,
+                        LinkRule.NEW_CASE,
+                        "no open case in reopen window",
+                        opened=True,
+                        survivor_id=resolved if resolved != customer_id else None,
+                    )
+            if current.merged_into:
+                # A merge pointed this profile at its survivor: follow it, the survivor's case decides.
+                resolved, current = current.merged_into, ActiveCase(None, None)
             active = current
         raise CaseContention(customer_id)
 
     @staticmethod
-    def _joined(case_id: str, candidate: str, evidence: str) -> _CaseChoice:
+    def _joined(case_id: str, candidate: str, evidence: str, resolved: str, customer_id: str) -> _CaseChoice:
+        survivor = resolved if resolved != customer_id else None
         # A retry after a crash finds the case this very contact opened: still write its record.
         if case_id == candidate:
-            return _CaseChoice(case_id, LinkRule.NEW_CASE, "no open case in reopen window", opened=True)
-        return _CaseChoice(case_id, LinkRule.OPEN_CASE, evidence)
+            return _CaseChoice(
+                case_id, LinkRule.NEW_CASE, "no open case in reopen window", opened=True, survivor_id=survivor
+            )
+        return _CaseChoice(case_id, LinkRule.OPEN_CASE, evidence, survivor_id=survivor)
 
     @staticmethod
     def _case_record(contact: Contact) -> CaseRecord:

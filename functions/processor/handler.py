@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.config import get_settings
+from shared.identity.merging import get_merging
 from shared.ingest import ContactMessage
 from shared.observability import logger, metrics, tracer
 from shared.processing import ContactProcessor, Outcome
@@ -23,7 +24,7 @@ batch = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 @functools.cache
 def get_contact_processor() -> ContactProcessor:
-    return ContactProcessor(get_store(), get_settings())
+    return ContactProcessor(get_store(), get_settings(), get_merging())
 
 
 @tracer.capture_method

@@ -19,7 +19,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from pydantic import BaseModel
 
-from shared.events.models import EVENT_MODELS, EventEnvelope, EventType
+from shared.events.models import EVENT_MODELS, CustomerErasedData, EventEnvelope, EventType
 from shared.schema import Contact
 from shared.store import keys
 from shared.store.records import CaseRecord, CaseStatus, CustomerRecord
@@ -145,7 +145,7 @@ def _customer(customer_id: str, image: Mapping[str, Any]) -> CustomerRecord:
 
 def _profile_events(change: StoredChange, customer_id: str) -> list[EventDraft]:
     # A profile's later changes (its active case moving) are not events: case and
-    # contact events carry them. Merges will add their rule here once merges exist.
+    # contact events carry them; merges are events of the merge log.
     if change.created is not None:
         return [EventDraft(EventType.CUSTOMER_CREATED, _customer(customer_id, change.created), customer_id, None)]
     return []
@@ -169,10 +169,21 @@ def _case_events(change: StoredChange, _case_id: str) -> list[EventDraft]:
     return []
 
 
+def _erasure_events(change: StoredChange, customer_id: str) -> list[EventDraft]:
+    # The tombstone holds ids only and is written once (conditionally): one event per erasure.
+    if change.created is not None:
+        data = CustomerErasedData(
+            customer_id=customer_id, erased_at=datetime.fromisoformat(change.created["erased_at"])
+        )
+        return [EventDraft(EventType.CUSTOMER_ERASED, data, customer_id, None)]
+    return []
+
+
 ITEM_KINDS: tuple[ItemKind, ...] = (
     ItemKind("contact", keys.contact(""), _contact_events),
     ItemKind("customer profile", keys.profile(""), _profile_events),
     ItemKind("case", keys.case(""), _case_events),
+    ItemKind("customer erasure", keys.erasure(""), _erasure_events),
 )
 
 

@@ -19,6 +19,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from shared.config import get_settings
+from shared.identity.suggestions import Suggestion
 from shared.linking import ActiveCase, ThreadHit, reference_key
 from shared.pagination import decode_cursor, encode_cursor
 from shared.schema import Contact, Identifier
@@ -75,9 +76,14 @@ def _is_condition_failure(error: ClientError) -> bool:
 
 
 def _active_case(item: Item | None) -> ActiveCase:
+    merged_into = item.get("merged_into") if item else None
     if not item or "active_case_id" not in item:
-        return ActiveCase(case_id=None, last_activity=None)
-    return ActiveCase(case_id=item["active_case_id"], last_activity=datetime.fromisoformat(item["active_case_at"]))
+        return ActiveCase(case_id=None, last_activity=None, merged_into=merged_into)
+    return ActiveCase(
+        case_id=item["active_case_id"],
+        last_activity=datetime.fromisoformat(item["active_case_at"]),
+        merged_into=merged_into,
+    )
 
 
 class Lookup:
@@ -217,7 +223,10 @@ class DynamoStore:
         return self._update_profile(
             customer_id,
             update="SET active_case_at = :at",
-            condition="active_case_id = :case AND active_case_at BETWEEN :window_start AND :at",
+            condition=(
+                "active_case_id = :case AND active_case_at BETWEEN :window_start AND :at"
+                " AND attribute_not_exists(merged_into)"
+            ),
             values={
                 ":case": case_id,
                 ":at": keys.sortable_time(at),
@@ -234,7 +243,8 @@ class DynamoStore:
                 "created_at = if_not_exists(created_at, :at), #status = if_not_exists(#status, :active)"
             ),
             condition=(
-                "attribute_not_exists(active_case_id) OR active_case_at < :window_start OR active_case_id = :case"
+                "(attribute_not_exists(active_case_id) OR active_case_at < :window_start OR active_case_id = :case)"
+                " AND attribute_not_exists(merged_into)"
             ),
             values={
                 ":case": case_id,
@@ -263,7 +273,9 @@ class DynamoStore:
                 "SET active_case_id = :case, active_case_at = :at, "
                 "created_at = if_not_exists(created_at, :at), #status = if_not_exists(#status, :active)"
             ),
-            condition="attribute_not_exists(active_case_at) OR active_case_at <= :at",
+            condition=(
+                "(attribute_not_exists(active_case_at) OR active_case_at <= :at) AND attribute_not_exists(merged_into)"
+            ),
             values={":case": case_id, ":at": keys.sortable_time(at), ":active": "active"},
             names={"#status": "status"},
         )
@@ -275,6 +287,7 @@ class DynamoStore:
         opened_case: CaseRecord | None,
         thread_keys: Sequence[str],
         hint_identifier: Identifier | None,
+        suggested: Sequence[Suggestion] = (),
     ) -> None:
         """The last round trip: the contact, its marker, its thread keys and any case it opened."""
         items: list[Item] = [self._contact_item(contact)]
@@ -284,7 +297,7 @@ class DynamoStore:
                 "contact_id": contact.contact_id,
             }
         )
-        self._batch_put(items + self._link_items(contact, opened_case, thread_keys, hint_identifier))
+        self._batch_put(items + self._link_items(contact, opened_case, thread_keys, hint_identifier, suggested))
 
     def save_links(
         self,
@@ -293,9 +306,10 @@ class DynamoStore:
         opened_case: CaseRecord | None,
         thread_keys: Sequence[str],
         hint_identifier: Identifier | None,
+        suggested: Sequence[Suggestion] = (),
     ) -> None:
         """What `save` writes besides the contact and its marker, for a contact written by `put_versioned`."""
-        items = self._link_items(contact, opened_case, thread_keys, hint_identifier)
+        items = self._link_items(contact, opened_case, thread_keys, hint_identifier, suggested)
         if items:
             self._batch_put(items)
 
@@ -305,8 +319,9 @@ class DynamoStore:
         opened_case: CaseRecord | None,
         thread_keys: Sequence[str],
         hint_identifier: Identifier | None,
+        suggested: Sequence[Suggestion] = (),
     ) -> list[Item]:
-        items: list[Item] = []
+        items: list[Item] = [DynamoStore._suggestion_item(suggestion) for suggestion in suggested]
         if contact.case_id:
             items += [
                 {**keys.thread(key), "case_id": contact.case_id, "customer_id": contact.customer_id}
@@ -344,16 +359,7 @@ class DynamoStore:
 
     def get_customer(self, customer_id: str) -> CustomerRecord | None:
         item = self._get(keys.profile(customer_id))
-        if not item:
-            return None
-        active = _active_case(item)
-        return CustomerRecord(
-            customer_id=customer_id,
-            status=item.get("status", "active"),
-            created_at=datetime.fromisoformat(item["created_at"]),
-            active_case_id=active.case_id,
-            active_case_at=active.last_activity,
-        )
+        return self._customer_record(customer_id, item) if item else None
 
     def find_identity(self, identifier: Identifier) -> IdentityRecord | None:
         item = self._get(keys.identifier(identifier))
@@ -424,6 +430,19 @@ class DynamoStore:
         return item
 
     @staticmethod
+    def _suggestion_item(suggestion: Suggestion) -> Item:
+        return {
+            **keys.suggestion(suggestion.contact_id, suggestion.claim_key),
+            "type": "suggestion",
+            "contact_id": suggestion.contact_id,
+            "customer_id": suggestion.customer_id,
+            "identifier": suggestion.identifier.model_dump(mode="json"),
+            "candidate_customer_id": suggestion.candidate_customer_id,
+            "case_id": suggestion.case_id,
+            "evidence": suggestion.evidence,
+        }
+
+    @staticmethod
     def _case_item(record: CaseRecord) -> Item:
         item: Item = {
             **keys.case(record.case_id),
@@ -434,6 +453,17 @@ class DynamoStore:
             item["GSI1PK"] = keys.customer_partition(record.customer_id)
             item["GSI1SK"] = keys.case_listing_sort(record.opened_at, record.case_id)
         return item
+
+    @staticmethod
+    def _customer_record(customer_id: str, item: Item) -> CustomerRecord:
+        active = _active_case(item)
+        return CustomerRecord(
+            customer_id=customer_id,
+            status=item.get("status", "active"),
+            created_at=datetime.fromisoformat(item["created_at"]),
+            active_case_id=active.case_id,
+            active_case_at=active.last_activity,
+        )
 
     @staticmethod
     def _case_record(item: Item) -> CaseRecord:

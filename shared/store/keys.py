@@ -26,6 +26,11 @@ def profile(customer_id: str) -> Key:
     return {"PK": f"CUS#{customer_id}", "SK": "PROFILE"}
 
 
+def erasure(customer_id: str) -> Key:
+    """The tombstone an erased customer leaves: ids only, so reads answer 410 (docs/api.md)."""
+    return {"PK": f"CUS#{customer_id}", "SK": "ERASED"}
+
+
 def contact(contact_id: str) -> Key:
     return {"PK": f"CON#{contact_id}", "SK": "CON"}
 
@@ -40,6 +45,15 @@ def case(case_id: str) -> Key:
 
 def thread(thread_key: str) -> Key:
     return {"PK": f"THR#{thread_key}", "SK": "THR"}
+
+
+def merge_log(merge_id: str) -> Key:
+    return {"PK": f"MERGE#{merge_id}", "SK": "MERGE"}
+
+
+def suggestion(contact_id: str, claim_key: str) -> Key:
+    """One suggested identity link per (contact, claim): a redelivery rewrites the same item."""
+    return {"PK": f"SUG#{contact_id}#{claim_key}", "SK": "SUG"}
 
 
 def customer_partition(customer_id: str) -> str:
@@ -60,6 +74,10 @@ def case_listing_sort(opened_at: datetime, case_id: str) -> str:
 
 def identifier_listing_sort(ident: Identifier) -> str:
     return f"IDN#{ident.kind.value}#{ident.value}"
+
+
+def merge_listing_sort(at: str, merge_id: str) -> str:
+    return f"MERGE#{at}#{merge_id}"
 
 
 TIMELINE_PREFIX = "C#"

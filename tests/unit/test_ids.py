@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from shared import ids
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+# Luhn mod N, like Luhn mod 10 with 0/9, cannot see the swap of the smallest and largest symbol.
+LUHN_BLIND_PAIR = {"0", "Z"}
 
 
 def test_contact_id_is_the_same_for_the_same_provider_message() -> None:
@@ -59,7 +61,7 @@ def test_any_single_symbol_typo_is_refused(body: str, position: int, replacement
 def test_swapping_neighbours_is_refused(body: str, position: int) -> None:
     reference = _valid_reference(body)
     swapped = body[:position] + body[position + 1] + body[position] + body[position + 2 :]
-    if swapped == body:
+    if swapped == body or {body[position], body[position + 1]} == LUHN_BLIND_PAIR:
         return
     assert ids.parse_case_reference(f"TL-{swapped}-{reference[-1]}") is None
 

@@ -35,7 +35,7 @@ SampleBuilder = Callable[[SampleOptions], SignedRequest]
 
 
 def _registry() -> dict[str, SampleBuilder]:
-    from infra.local.samples import mailgun, meta, sendgrid, ses, twilio_sms, twilio_voice, x
+    from infra.local.samples import app, mailgun, meta, sendgrid, ses, twilio_sms, twilio_voice, x
 
     return {
         "twilio-sms": twilio_sms.build,
@@ -48,6 +48,7 @@ def _registry() -> dict[str, SampleBuilder]:
         "ses-email": ses.build,
         "sendgrid-email": sendgrid.build,
         "mailgun-email": mailgun.build,
+        "app": app.build,
     }
 
 
