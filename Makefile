@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
-.PHONY: run serve test lint bench synth deploy clean
+.PHONY: run serve test lint bench journeys schemas openapi synth deploy clean
 
 # Reinstall only when pyproject.toml changes.
 $(VENV)/.installed-%: pyproject.toml
@@ -35,6 +36,18 @@ lint: $(VENV)/.installed-dev
 ## bench: print round trips, per-contact time at 1,000 and 20,000 contacts, import times
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
+
+## journeys: replay the labeled journey suite against a running local stack (start it with make serve)
+journeys: $(VENV)/.installed-local
+	$(BIN)/threadline journeys --url http://127.0.0.1:$(PORT)
+
+## schemas: regenerate the committed JSON Schemas of the events (docs/schemas) after a model change
+schemas: $(VENV)/.installed-dev
+	$(BIN)/python -m shared.events.schemas
+
+## openapi: regenerate the committed OpenAPI document of /v1 (docs/openapi.json) after a route or model change
+openapi: $(VENV)/.installed-dev
+	$(BIN)/python -c "from functions.api.handler import openapi_json; from shared.api.openapi import write_committed; print(write_committed(openapi_json()))"
 
 ## synth: synthesize the CDK app into cdk.out (no AWS account needed)
 synth: $(VENV)/.installed-dev

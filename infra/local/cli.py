@@ -11,7 +11,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -188,17 +188,32 @@ def build_parser() -> argparse.ArgumentParser:
     inject_parser.add_argument("--url", default=DEFAULT_URL, help=f"the local stack (default {DEFAULT_URL})")
     inject_parser.set_defaults(run=inject)
 
-    # Listed for --help; main() hands its arguments to infra/local/events_cli.py, which parses its own.
+    # Listed for --help; main() hands their arguments to the modules that parse their own.
     commands.add_parser("events", help="print the local CRM sync events (--follow keeps printing)", add_help=False)
+    commands.add_parser(
+        "journeys", help="replay the labeled journey suite and print precision, recall, repeat rate", add_help=False
+    )
     return parser
+
+
+def _delegated(command: str) -> Callable[[Sequence[str]], int] | None:
+    """Subcommands whose module parses its own arguments (imported only when used)."""
+    if command == "events":
+        from infra.local import events_cli
+
+        return events_cli.main
+    if command == "journeys":
+        from infra.local import journeys
+
+        return journeys.main
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments[:1] == ["events"]:
-        from infra.local import events_cli
-
-        return events_cli.main(arguments[1:])
+    delegated = _delegated(arguments[0]) if arguments else None
+    if delegated:
+        return delegated(arguments[1:])
     args = build_parser().parse_args(arguments)
     return int(args.run(args))
 

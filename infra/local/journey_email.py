@@ -2,27 +2,23 @@
 
 The sample builders take no subject, thread or automation headers, so the
 runner writes the message itself and posts it the way a Mailgun route with a
-raw-MIME destination does (`body-mime` plus Mailgun's signature fields, signed
-with the documented algorithm: hex HMAC-SHA256 of timestamp + token).
+raw-MIME destination does (`body-mime` to the route ending in `mime`), with the
+Mailgun sample's own signing helpers.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from urllib.parse import urlencode
 
 from infra.local.journey_identities import OUR_ADDRESS
 from infra.local.samples import SignedRequest
-from shared.config import get_secret
-from shared.webhooks.signatures import hmac_hex
+from infra.local.samples import mailgun as mailgun_sample
 
-MAILGUN_PATH = "/webhooks/mailgun"
+MAILGUN_SAMPLE = "mailgun-email"  # its module's helpers sign the request; the journey writes the message
 MAILGUN_PROVIDER = "mailgun"
 _AGENT_DOMAIN = OUR_ADDRESS.partition("@")[2]
 # Header sets that make a message automated (RFC 3834, and what mail servers send).
@@ -73,22 +69,7 @@ def raw_message(email: Email) -> bytes:
 
 
 def mailgun_request(email: Email) -> SignedRequest:
-    """A Mailgun route's POST of the raw message (URL-encoded: the message has no attachments)."""
-    timestamp = str(int(time.time()))  # Mailgun's own clock: the signature is fresh, the Date header is not
-    token = secrets.token_hex(25)  # Mailgun's tokens are 50 characters
-    form = [
-        ("recipient", OUR_ADDRESS),
-        ("sender", email.sender),
-        ("from", formataddr((email.display_name or "", email.sender))),
-        ("subject", email.subject),
-        ("body-mime", raw_message(email).decode("utf-8")),
-        ("timestamp", timestamp),
-        ("token", token),
-        ("signature", hmac_hex(get_secret("MAILGUN_SIGNING_KEY"), (timestamp + token).encode())),
-    ]
-    return SignedRequest(
-        method="POST",
-        path=MAILGUN_PATH,
-        body=urlencode(form).encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    """Posted as a Mailgun route with a raw-MIME destination does, signed by the Mailgun sample's helpers."""
+    return mailgun_sample.form_request(
+        mailgun_sample.signed(mailgun_sample.mime_fields(raw_message(email), OUR_ADDRESS))
     )

@@ -9,7 +9,9 @@ journey expects; nothing here talks to the stack. The metrics (docs/journeys.md)
 - false merges: pairs predicted to share a customer that belong to different
   expected customers (every `must_not_link` pair is one of those);
 - repeat rate: follow-ups (every contact of an expected case after its first)
-  that did not land on the case the first contact of that case landed on.
+  that did not land on the case the first contact of that case landed on;
+- label checks: a contact not stored, given a customer or a case where none
+  belongs (an anonymous caller, an auto-reply), or not marked claimed.
 """
 
 from __future__ import annotations
@@ -170,6 +172,7 @@ class SuiteMetrics:
     false_merges: int = 0
     follow_ups: int = 0
     repeats: int = 0
+    checks_failed: int = 0  # per-label checks: not stored, a case where none belongs, a missing claimed mark
 
     @property
     def repeat_rate(self) -> float:
@@ -198,6 +201,7 @@ class SuiteMetrics:
                 self.repeat_rate <= TARGET_REPEAT_RATE,
             )
         )
+        rows.append(("label checks failed", str(self.checks_failed), "= 0", self.checks_failed == 0))
         return rows
 
     @property
@@ -216,5 +220,6 @@ def pool(scores: Iterable[JourneyScore]) -> SuiteMetrics:
             false_merges=metrics.false_merges + len(score.false_merges),
             follow_ups=metrics.follow_ups + score.follow_ups,
             repeats=metrics.repeats + len(score.repeats),
+            checks_failed=metrics.checks_failed + len(score.problems),
         )
     return metrics

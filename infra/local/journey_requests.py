@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from infra.local import journey_email
 from infra.local.journey_identities import OUR_NUMBER, OUR_SECOND_NUMBER, Identities, mistyped_reference
-from infra.local.journey_suite import (
+from infra.local.journey_steps import (
     PLACEHOLDER,
     ApiStep,
     AppStep,
@@ -306,7 +306,7 @@ def api_step(step: ApiStep, context: StepContext) -> Built:
     elif step.action == "merge":
         assert step.customer_of is not None
         assert step.other_customer_of is not None
-        body = {"customer_id": lookups.customer(step.other_customer_of), "evidence": evidence}
+        body = {"other_customer_id": lookups.customer(step.other_customer_of), "evidence": evidence}
         call = ApiCall("POST", f"/v1/customers/{lookups.customer(step.customer_of)}/merge", body)
     elif step.action == "undo":
         assert step.undoes

@@ -14,6 +14,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import TextIO
 from infra.local.client import StackClient, StackUnavailable
 from infra.local.journey_identities import Identities, new_run_tag
 from infra.local.journey_metrics import Expected, JourneyScore, SuiteMetrics, pool, score_journey
-from infra.local.journey_replay import JourneyRun, Replayer, missing_samples
+from infra.local.journey_replay import JourneyRun, Replayer, StepRefused, missing_samples
 from infra.local.journey_suite import Journey, SuiteError, load_suite
 from shared.config import get_secret
 
@@ -96,7 +97,9 @@ def run_suite(
     journeys = select(load_suite(paths), only)
     key = api_key or get_secret("THREADLINE_API_KEY")
     client = StackClient(url, api_key=key)
-    public_url = str(client.status()["public_url"])  # what the stack verifies signatures against
+    status = client.status()
+    public_url = str(status["public_url"])  # what the stack verifies signatures against
+    dead_before = int(status["dead_letter_queue"]["visible"])
     tag = new_run_tag() if run_tag is None else run_tag
     now = datetime.now(UTC)
     runs = [JourneyRun(journey, Identities(tag, index), now - journey.span) for index, journey in enumerate(journeys)]
@@ -106,10 +109,11 @@ def run_suite(
             run.skipped = f"no sample builder yet: {', '.join(missing)}"
     replayer = Replayer(client, public_url, key)
     warnings = replayer.replay(runs, idle_timeout_s=idle_timeout_s)
-    outcomes = [_outcome(run, replayer) for run in runs]
-    dead = int(client.status()["dead_letter_queue"]["visible"])
-    if dead:
-        warnings.append(f"the dead-letter queue holds {dead} messages: a contact failed to process (see the stack log)")
+    with ThreadPoolExecutor(max_workers=8) as readers:
+        outcomes = list(readers.map(lambda run: _outcome(run, replayer), runs))
+    dead = int(client.status()["dead_letter_queue"]["visible"]) - dead_before
+    if dead > 0:
+        warnings.append(f"{dead} messages reached the dead-letter queue during the replay (see the stack log)")
     metrics = pool(outcome.score for outcome in outcomes if outcome.score is not None)
     return Report(tuple(outcomes), metrics, tag, time.monotonic() - started, tuple(warnings))
 
@@ -119,8 +123,11 @@ def _outcome(run: JourneyRun, replayer: Replayer) -> Outcome:
         return Outcome(run.journey, skipped=run.skipped)
     if run.errored:
         return Outcome(run.journey, errored=run.errored)
-    predicted = replayer.readback(run)
-    extra = tuple(replayer.extra_contacts(run, predicted))
+    try:
+        predicted = replayer.readback(run)
+        extra = tuple(replayer.extra_contacts(run, predicted))
+    except StepRefused as error:
+        return Outcome(run.journey, errored=f"reading back: {error}")
     return Outcome(run.journey, score=score_journey(run.journey.id, expected_of(run.journey), predicted, extra))
 
 
@@ -151,7 +158,7 @@ def _failure_lines(score: JourneyScore) -> list[str]:
 def print_report(report: Report, out: TextIO = sys.stdout) -> None:
     metrics = report.metrics
     print(
-        f"Journey suite: {len(report.outcomes)} journeys, {metrics.journeys} replayed and scored "
+        f"Journey suite: {len(report.outcomes)} journey(s), {metrics.journeys} replayed and scored "
         f"({metrics.passed} passed), {len(report.skipped)} not runnable yet, {len(report.errored)} errored "
         f"[run tag {report.run_tag}, {report.seconds:.1f} s]",
         file=out,

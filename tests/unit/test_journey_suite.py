@@ -1,0 +1,333 @@
+"""The labeled journey suite (journeys/*.toml): every file loads and validates, and the replay's inputs are sound."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import pytest
+from pydantic import ValidationError
+
+from infra.local.journey_identities import Identities, mistyped_reference
+from infra.local.journey_requests import (
+    Built,
+    ContactKey,
+    Injection,
+    StepContext,
+    connect_step,
+    email_step,
+    message_step,
+    render,
+)
+from infra.local.journey_steps import ConnectStep, EmailStep, MessageStep, parse_duration
+from infra.local.journey_suite import Journey, SuiteError, journey_files, load_suite
+from infra.local.samples import SignedRequest, samples
+from shared import ids
+from shared.channels import connect, mailgun, meta, x
+from shared.email.limits import EmailLimits
+from tests.builders import sample_request
+
+REFERENCE = ids.case_reference("case_01J00000000000000000000000")
+PUBLIC_URL = "https://hooks.example.com"
+WHEN = datetime(2026, 11, 3, 14, 1, 58, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def suite() -> list[Journey]:
+    return load_suite()
+
+
+def test_every_journey_file_loads_and_validates(suite: list[Journey]) -> None:
+    assert len(journey_files()) >= 5
+    assert len(suite) >= 60
+
+
+def test_the_suite_covers_every_channel_that_has_a_builder(suite: list[Journey]) -> None:
+    used = {step.channel for journey in suite for step in journey.steps}
+
+    assert {"sms", "sms-eum", "whatsapp", "messenger", "instagram", "x-dm", "x-mention", "call"} <= used
+    assert {"connect-voice", "connect-chat", "email", "app", "api", "repeat"} <= used
+
+
+def test_the_suite_holds_the_journeys_issue_6_names(suite: list[Journey]) -> None:
+    tags = Counter(tag for journey in suite for tag in journey.tags)
+    ids_ = {journey.id for journey in suite}
+
+    assert {"classic", "attacker", "shared-identifier", "automation", "duplicate", "window", "undo"} <= set(tags)
+    assert {"family-shares-one-phone", "recycled-phone-number", "email-reply-from-second-address"} <= ids_
+    assert {"crm-record-arrives-late-and-merges", "crm-merge-undone", "x-dm-then-public-mention"} <= ids_
+    assert sum(1 for journey in suite if journey.expect.must_not_link) >= 10
+
+
+def test_journeys_use_placeholders_not_literal_identifiers(suite: list[Journey]) -> None:
+    """Unique values come from the replay; a literal phone number would collide between journeys."""
+    for journey in suite:
+        for step in journey.steps:
+            for text in step.texts():
+                assert "+1" not in text and "TL-" not in text.upper(), journey.id
+
+
+def journey(steps: list[dict[str, Any]], **expect: Any) -> dict[str, Any]:
+    return {
+        "id": "probe",
+        "title": "a probe",
+        "tags": ["t"],
+        "why": "to see what fails",
+        "step": steps,
+        "expect": expect,
+    }
+
+
+def sms(label: str, at: str = "0m", **fields: Any) -> dict[str, Any]:
+    return {"channel": "sms", "label": label, "from": "phone:ann", "at": at, "text": "hi", **fields}
+
+
+def messenger(label: str, at: str = "0m", **fields: Any) -> dict[str, Any]:
+    return {"channel": "messenger", "label": label, "from": "messenger:ann", "at": at, "text": "hi", **fields}
+
+
+def problems_of(data: dict[str, Any]) -> str:
+    with pytest.raises(ValidationError) as raised:
+        Journey.model_validate(data)
+    return str(raised.value)
+
+
+def test_a_valid_probe_journey_validates() -> None:
+    Journey.model_validate(journey([sms("s1"), sms("s2", "5m")], customers=[["s1", "s2"]], cases=[["s1", "s2"]]))
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (journey([sms("s1")], customers=[["s1", "x9"]], cases=[["s1"]]), "'x9' is not a label"),
+        (journey([sms("s1"), sms("s2")], customers=[["s1"]], cases=[["s1", "s2"]]), "'s2' is placed nowhere"),
+        (journey([sms("s1")], customers=[["s1"], ["s1"]], cases=[["s1"]]), "'s1' is placed twice"),
+        (
+            journey(
+                [sms("s1"), sms("s2")], customers=[["s1", "s2"]], cases=[["s1", "s2"]], must_not_link=[["s1", "s2"]]
+            ),
+            "expected to be one customer",
+        ),
+        (journey([sms("s1"), sms("s1", "1m")], customers=[["s1"]], cases=[["s1"]]), "defined twice"),
+        (journey([sms("s1", "5m"), sms("s2", "1m")], customers=[["s1", "s2"]], cases=[["s1", "s2"]]), "earlier than"),
+        (
+            journey([sms("s1"), messenger("m1", "2h")], customers=[["s1"], ["m1"]], cases=[["s1"], ["m1"]]),
+            "must lie within 1:00:00",
+        ),
+        (
+            journey([messenger("m1"), sms("s1", "1m", text="{ref:m1}", concurrent=True)], customers=[["m1"], ["s1"]]),
+            "needs 'm1' processed in an earlier round",
+        ),
+        (journey([sms("s1", text="{ref:m9}")], customers=[["s1"]], cases=[["s1"]]), "needs 'm9'"),
+        (journey([sms("s1", text="{order:1}")], customers=[["s1"]], cases=[["s1"]]), "unknown placeholder"),
+        (journey([{"channel": "repeat", "of": "s1", "at": "0m"}]), "of names 's1', which no earlier step defines"),
+        (journey([sms("s1", concurrent=True)], customers=[["s1"]], cases=[["s1"]]), "first step cannot be concurrent"),
+        (journey([sms("s1", **{"from": "email:ann"})], customers=[["s1"]], cases=[["s1"]]), "sent from a phone"),
+        (journey([sms("s1", colour="red")], customers=[["s1"]], cases=[["s1"]]), "Extra inputs are not permitted"),
+        (journey([sms("s1", at="soon")], customers=[["s1"]], cases=[["s1"]]), "not a duration"),
+        (journey([{"channel": "api", "action": "merge", "customer_of": "s1", "at": "0m"}]), "needs other_customer_of"),
+    ],
+)
+def test_a_journey_that_would_mean_something_else_is_refused(data: dict[str, Any], problem: str) -> None:
+    assert problem in problems_of(data)
+
+
+def test_an_email_more_than_two_days_before_the_end_is_refused() -> None:
+    email = {"channel": "email", "label": "e1", "from": "email:ann", "at": "0m", "subject": "s", "text": "t"}
+
+    problem = problems_of(journey([email, messenger("m1", "3d")], customers=[["e1"], ["m1"]], cases=[["e1"], ["m1"]]))
+
+    assert "must lie within 2 days" in problem
+
+
+def test_a_broken_file_is_named_in_the_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[[journey]]\nid = "x"\n', encoding="utf-8")
+
+    with pytest.raises(SuiteError, match=r"broken\.toml"):
+        load_suite([broken])
+
+
+def test_concurrent_steps_share_the_round_of_the_step_before() -> None:
+    probe = Journey.model_validate(
+        journey(
+            [sms("s1"), sms("s2", concurrent=True), sms("s3", "1m")],
+            customers=[["s1", "s2", "s3"]],
+            cases=[["s1", "s2", "s3"]],
+        )
+    )
+
+    assert probe.rounds() == (0, 0, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("0m", timedelta(0)), ("90s", timedelta(seconds=90)), ("1d 4h", timedelta(hours=28))]
+)
+def test_durations_read_as_written(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+def test_identities_are_unique_per_journey_and_per_run_and_valid() -> None:
+    journeys = [Identities(run, journey) for run in (0, 1) for journey in (0, 1, 199)]
+    values = {
+        identities.value(f"{kind}:{token}")
+        for identities in journeys
+        for kind in ("phone", "email", "messenger", "x")
+        for token in ("ann", "ben")
+    }
+
+    assert len(values) == 2 * 3 * 4 * 2
+    phones = [value for value in values if value.startswith("+")]
+    assert all(phonenumbers.is_valid_number(phonenumbers.parse(phone)) for phone in phones)
+
+
+def test_a_token_keeps_its_value_within_a_journey() -> None:
+    identities = Identities(7, 3)
+
+    assert identities.phone("ann") == identities.phone("ann") != identities.phone("ben")
+
+
+def test_a_mistyped_reference_fails_the_check_symbol() -> None:
+    assert ids.parse_case_reference(REFERENCE) == REFERENCE
+    assert ids.parse_case_reference(mistyped_reference(REFERENCE)) is None
+
+
+class FakeLookups:
+    def __init__(self, built: dict[str, Built] | None = None) -> None:
+        self._built = built or {}
+
+    def reference(self, label: str) -> str:
+        return REFERENCE
+
+    def customer(self, label: str) -> str:
+        return f"cus_{label}"
+
+    def case(self, label: str) -> str:
+        return f"case_{label}"
+
+    def merge_id(self, name: str) -> str:
+        return f"merge_{name}"
+
+    def built(self, label: str) -> Built:
+        return self._built[label]
+
+
+def signed(built: Built) -> SignedRequest:
+    (call,) = built.calls
+    assert isinstance(call, SignedRequest)
+    return call
+
+
+def context(built: dict[str, Built] | None = None, at: datetime = WHEN) -> StepContext:
+    return StepContext(PUBLIC_URL, Identities(5, 9), FakeLookups(built), at)
+
+
+def test_placeholders_become_a_reference_and_typed_identifiers() -> None:
+    text = render("case {ref:m1}, call {phone:ann}, mail {email:ann}", context())
+
+    assert REFERENCE in text
+    assert "(628) " in text
+    assert "ann@r0005-j009.journeymail.net" in text
+
+
+def test_a_messenger_step_is_signed_and_carries_the_journeys_time() -> None:
+    step = MessageStep.model_validate(messenger("m1", text="about {ref:m0}"))
+
+    built = message_step(step, context())
+
+    request = sample_request(signed(built))
+    meta.verify(request, "dev-meta-app-secret")
+    (contact,) = meta.parse(request).contacts
+    assert contact.occurred_at == WHEN
+    assert built.key == ContactKey("meta", contact.provider_message_id)
+    assert contact.content.text == f"about {REFERENCE}"
+
+
+def test_an_x_reply_names_the_post_it_answers() -> None:
+    first = Built((), ContactKey("x", "1790000000000000001"))
+    step = MessageStep.model_validate(
+        {
+            "channel": "x-mention",
+            "label": "p2",
+            "from": "x:liv",
+            "at": "9d",
+            "replies_to": "p1",
+            "text": "still nothing",
+        }
+    )
+
+    built = message_step(step, context({"p1": first}))
+
+    request = sample_request(signed(built))
+    x.verify(request, "dev-x-consumer-secret")
+    (contact,) = x.parse(request).contacts
+    assert contact.thread.in_reply_to == "1790000000000000001"
+    assert contact.occurred_at == WHEN
+
+
+def test_an_email_reply_is_threaded_automated_and_signed_as_mailgun_signs() -> None:
+    first = Built((), ContactKey("mailgun", "first@r0005-j009.journeymail.net"))
+    step = EmailStep.model_validate(
+        {
+            "channel": "email",
+            "label": "a1",
+            "from": "email:cal",
+            "at": "2h",
+            "replies_to": "e1",
+            "automated": "auto-replied",
+            "subject": "Automatic reply: {ref:e1}",
+            "text": "Out of office",
+        }
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    built = email_step(step, context({"e1": first}, at=now))
+
+    request = sample_request(signed(built))
+    mailgun.verify(request, "dev-mailgun-signing-key")
+    parsed, _ = mailgun.parse(request, EmailLimits())
+    assert "first@r0005-j009.journeymail.net" in parsed.headers.references
+    assert parsed.automated is not None
+    assert parsed.case_references == (REFERENCE,)
+    assert (parsed.headers.date, built.key) == (now, ContactKey("mailgun", parsed.headers.message_id or ""))
+
+
+def test_a_connect_copy_keeps_the_contact_and_adds_attributes() -> None:
+    first = connect_step(
+        ConnectStep.model_validate(
+            {"channel": "connect-voice", "label": "c1", "from": "phone:ann", "at": "0m", "attributes": {"a": "1"}}
+        ),
+        context(),
+    )
+    copy = connect_step(
+        ConnectStep.model_validate(
+            {"channel": "connect-voice", "from": "phone:ann", "at": "10m", "revises": "c1", "attributes": {"b": "2"}}
+        ),
+        context({"c1": first}, at=WHEN + timedelta(minutes=10)),
+    )
+
+    def parsed(built: Built) -> Any:
+        (call,) = built.calls
+        assert isinstance(call, Injection)
+        record = call.payload
+        return connect.parse(
+            json.dumps(record).encode(), received_at=WHEN, default_region="US", case_attribute="caseReference"
+        )
+
+    assert parsed(copy).contact_id == parsed(first).contact_id
+    assert copy.record is not None
+    assert copy.record["Attributes"] == {"a": "1", "b": "2"}
+    assert copy.key is None
+
+
+def test_every_sample_builder_the_suite_uses_is_registered() -> None:
+    """When a builder is renamed, the journeys that need it would silently skip: fail here instead."""
+    from infra.local.journey_replay import required_sample
+
+    wanted = {name for journey in load_suite() for step in journey.steps if (name := required_sample(step))}
+
+    assert wanted <= set(samples())
