@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from shared.config import get_settings
 from shared.identity.merging import get_merging
@@ -27,9 +28,25 @@ def get_contact_processor() -> ContactProcessor:
     return ContactProcessor(get_store(), get_settings(), get_merging())
 
 
+class UnreadableMessage(ValueError):
+    """A queue message that is not a ContactMessage: it fails until the DLQ keeps it for a human.
+
+    Raised without its cause: pydantic's message quotes the input, and the
+    traceback would carry a customer's words into logs and traces.
+    """
+
+
+def read_message(record: SQSRecord) -> ContactMessage:
+    try:
+        return ContactMessage.model_validate_json(record.body)
+    except ValidationError as error:
+        fields = sorted({".".join(str(part) for part in issue["loc"]) or "body" for issue in error.errors()})
+        raise UnreadableMessage(f"message {record.message_id} is not a contact message: {', '.join(fields)}") from None
+
+
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
-    message = ContactMessage.model_validate_json(record.body)
+    message = read_message(record)
     result = get_contact_processor().process(message.contact)
     if result.outcome is Outcome.DUPLICATE:
         metrics.add_metric(name="DuplicatesSkipped", unit="Count", value=1)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import boto3
+import pytest
 
 from functions.processor.handler import lambda_handler
 from shared.ingest import ContactMessage
@@ -68,6 +70,17 @@ def test_poison_message_fails_alone(aws: Account) -> None:
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
     assert stored("SM1").customer_id != stored("SM2").customer_id
+
+
+def test_poison_message_leaves_no_content_in_logs(aws: Account, caplog: pytest.LogCaptureFixture) -> None:
+    poison = '{"type": "contact", "contact": {"text": "my card is 4242 4242", "from": "+14155550123"}}'
+    with caplog.at_level(logging.DEBUG):
+        response = process(sms_contact("SM1", "+14155550177", at=T0), poison)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    logged = " ".join(f"{record.getMessage()} {record.exc_text or ''} {vars(record)}" for record in caplog.records)
+    assert "4242" not in logged
+    assert "+14155550123" not in logged
 
 
 def test_outbound_echo_never_opens_a_case(aws: Account) -> None:
