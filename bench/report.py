@@ -1,0 +1,105 @@
+"""Plain-text tables of the bench's results."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+
+from bench.imports import BASELINE, ImportTiming
+from bench.latency import Comparison
+from bench.roundtrips import RoundTrips
+from bench.traffic import Kind
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, left: frozenset[int] = frozenset({0})) -> str:
+    """Columns sized to fit: text columns (`left`) aligned left, numbers right."""
+    widths = [max(len(row[column]) for row in (headers, *rows)) for column in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.ljust(width) if column in left else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(headers), rule, *(line(row) for row in rows)])
+
+
+def round_trips_section(results: Sequence[RoundTrips]) -> str:
+    rows = [
+        [
+            result.scenario,
+            str(result.count),
+            "-" if result.target is None else f"<= {result.target}",
+            " -> ".join(result.operations),
+            result.outcome,
+        ]
+        for result in results
+    ]
+    headers = ["contact", "round trips", "target", "DynamoDB operations", "processor says"]
+    body = table(headers, rows, left=frozenset({0, 3, 4}))
+    return "DynamoDB round trips per contact (botocore before-call hooks)\n" + body
+
+
+def _ms(value: float) -> str:
+    return f"{value:.2f} ms"
+
+
+def latency_section(comparison: Comparison, samples: int) -> str:
+    small, large = comparison.small, comparison.large
+
+    def kind_row(kind: Kind) -> list[str]:
+        small_ms, large_ms = small.ms[kind], large.ms[kind]
+        if not small_ms or not large_ms:
+            return [f"  median, {kind.value}", "-", "-", "-"]
+        small_median, large_median = statistics.median(small_ms), statistics.median(large_ms)
+        return [
+            f"  median, {kind.value} (n={len(small_ms)})",
+            _ms(small_median),
+            _ms(large_median),
+            f"{large_median / small_median:.2f}",
+        ]
+
+    rows = [
+        ["median, all samples", _ms(small.median_ms), _ms(large.median_ms), f"{comparison.median_ratio:.2f}"],
+        ["p95, all samples", _ms(small.p95_ms), _ms(large.p95_ms), f"{comparison.p95_ratio:.2f}"],
+        *(kind_row(kind) for kind in Kind),
+        ["round trips per contact (mean)", f"{small.mean_round_trips:.2f}", f"{large.mean_round_trips:.2f}", ""],
+        ["items in the table", f"{small.items:,}", f"{large.items:,}", ""],
+        ["customers", f"{small.customers:,}", f"{large.customers:,}", ""],
+        ["seeding through the processor", f"{small.seed_s:,.0f} s", f"{large.seed_s:,.0f} s", ""],
+    ]
+    headers = ["", f"{small.stored:,} stored", f"{large.stored:,} stored", "ratio"]
+    title = f"Processor time per contact (moto in-process, {samples} samples per table, interleaved)"
+    return title + "\n" + table(headers, rows)
+
+
+def imports_section(timings: Sequence[ImportTiming], repeats: int) -> str:
+    baseline = next(timing for timing in timings if timing.module == BASELINE)
+    rows = []
+    for timing in timings:
+        if timing.error or not timing.seconds:
+            rows.append([timing.module, "failed", "", "", "", timing.error or ""])
+            continue
+        delta = (
+            "-" if timing is baseline or not baseline.seconds else f"{timing.median_ms - baseline.median_ms:+.0f} ms"
+        )
+        rows.append(
+            [
+                timing.module,
+                f"{timing.median_ms:.0f} ms",
+                delta,
+                str(timing.modules_loaded),
+                "yes" if timing.loads_boto3 else "no",
+                "",
+            ]
+        )
+    headers = ["module", "import (median)", "over boto3 only", "modules loaded", "boto3", "error"]
+    if all(not row[-1] for row in rows):
+        headers, rows = headers[:-1], [row[:-1] for row in rows]
+    title = f"Cold import time (fresh interpreter, median of {repeats}, Powertools tracing off)"
+    return title + "\n" + table(headers, rows, left=frozenset({0, 5}))
+
+
+def memory_section(before_mib: float, peak_mib: float) -> str:
+    return f"Peak RSS of this process: {before_mib:,.0f} MiB before seeding, {peak_mib:,.0f} MiB after the timed run"

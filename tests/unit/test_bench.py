@@ -1,0 +1,88 @@
+"""The bench at a tiny size: its structure and round-trip counts, never its timings."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from moto import mock_aws
+
+from bench import report
+from bench.__main__ import FULL, QUICK, parse_sizes
+from bench.imports import BASELINE, function_modules, measure_imports
+from bench.latency import compare_sizes, sample_plan
+from bench.roundtrips import measure_round_trips
+from bench.traffic import Kind
+from infra.topology import FUNCTIONS
+
+
+def test_round_trips_are_four_for_a_new_customer_three_for_a_known_one_one_for_a_duplicate() -> None:
+    results = {result.scenario: result for result in measure_round_trips()}
+
+    assert {scenario: result.count for scenario, result in results.items()} == {
+        "new customer": 4,
+        "known customer, open case": 3,
+        "known customer, after the reopen window": 3,
+        "duplicate (a Twilio retry)": 1,
+    }
+    assert results["new customer"].operations == ("BatchGetItem", "PutItem", "UpdateItem", "BatchWriteItem")
+    assert results["known customer, open case"].outcome == "stored"
+    assert results["known customer, after the reopen window"].outcome == "stored, case opened"
+    assert results["duplicate (a Twilio retry)"].operations == ("BatchGetItem",)
+    assert all(result.target is None or result.count <= result.target for result in results.values())
+
+
+def test_sample_plan_follows_the_mix_exactly() -> None:
+    assert Counter(sample_plan(300, seed=1)) == {Kind.CONTINUING: 180, Kind.NEW_CUSTOMER: 75, Kind.DUPLICATE: 45}
+
+
+def test_size_comparison_times_the_same_mix_against_both_tables() -> None:
+    messages: list[str] = []
+    with mock_aws():
+        comparison = compare_sizes(30, 50, 20, seed=3, progress=messages.append)
+
+    small, large = comparison.small, comparison.large
+    assert (small.stored, large.stored) == (30, 50)
+    assert large.items > small.items > small.stored  # profiles, identifiers, cases and markers beside contacts
+    for timing in (small, large):
+        assert {kind: len(values) for kind, values in timing.ms.items()} == {
+            Kind.CONTINUING: 12,
+            Kind.NEW_CUSTOMER: 5,
+            Kind.DUPLICATE: 3,
+        }
+        assert {kind: set(counts) for kind, counts in timing.round_trips.items()} == {
+            Kind.CONTINUING: {3},
+            Kind.NEW_CUSTOMER: {4},
+            Kind.DUPLICATE: {1},
+        }
+    assert comparison.median_ratio > 0
+    assert any("50/50 contacts" in message for message in messages)
+    section = report.latency_section(comparison, 20)
+    assert "30 stored" in section
+    assert "50 stored" in section
+    assert "ratio" in section
+
+
+def test_import_timing_measures_the_baseline_and_reports_a_module_that_fails() -> None:
+    timings = {timing.module: timing for timing in measure_imports(["functions.no_such_function.handler"], repeats=1)}
+
+    baseline = timings[BASELINE]
+    assert len(baseline.seconds) == 1
+    assert baseline.loads_boto3
+    broken = timings["functions.no_such_function.handler"]
+    assert broken.seconds == []
+    assert broken.error and "ModuleNotFoundError" in broken.error
+    assert "failed" in report.imports_section(list(timings.values()), 1)
+
+
+def test_import_timing_covers_every_function_of_the_topology() -> None:
+    assert function_modules() == [spec.module for spec in FUNCTIONS]
+    assert "functions.processor.handler" in function_modules()
+
+
+def test_quick_mode_is_smaller_and_flags_override_it() -> None:
+    assert parse_sizes([]) == (FULL, 2026)
+    sizes, _ = parse_sizes(["--quick", "--samples", "40"])
+    assert (sizes.small, sizes.large, sizes.samples) == (QUICK.small, QUICK.large, 40)
+    with pytest.raises(SystemExit):
+        parse_sizes(["--small", "500", "--large", "500"])
