@@ -73,8 +73,24 @@ API_READS = (
     Route("GET", "/v1/cases/{case_id}"),
     Route("GET", "/v1/openapi.json"),
 )
+API_WRITES = (
+    Route("POST", "/v1/customers/{customer_id}/identifiers"),
+    Route("POST", "/v1/customers/{customer_id}/merge"),
+    Route("POST", "/v1/merges/{merge_id}/undo"),
+    Route("POST", "/v1/cases/{case_id}/close"),
+    Route("POST", "/v1/cases/{case_id}/reopen"),
+    Route("DELETE", "/v1/customers/{customer_id}"),
+)
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(
+        name="app",
+        description="First-party app webhook (HMAC-signed JSON with verified identifiers)",
+        routes=(Route("POST", "/webhooks/app"),),
+        access=WEBHOOK_ACCESS,
+        secrets=("APP_WEBHOOK_SECRET",),
+        channel="app",
+    ),
     FunctionSpec(
         name="twilio_sms",
         description="Twilio Messaging webhook (SMS, MMS)",
@@ -82,6 +98,76 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         access=WEBHOOK_ACCESS,
         secrets=("TWILIO_AUTH_TOKEN",),
         channel="twilio_sms",
+    ),
+    FunctionSpec(
+        name="meta",
+        description="Meta webhook (Messenger, Instagram, WhatsApp Cloud API)",
+        routes=(Route("GET", "/webhooks/meta"), Route("POST", "/webhooks/meta")),
+        access=WEBHOOK_ACCESS,
+        secrets=("META_APP_SECRET", "META_VERIFY_TOKEN"),
+        channel="meta",
+    ),
+    FunctionSpec(
+        name="x",
+        description="X Account Activity API webhook (DMs, mentions, replies)",
+        routes=(Route("GET", "/webhooks/x"), Route("POST", "/webhooks/x")),
+        access=WEBHOOK_ACCESS,
+        secrets=("X_CONSUMER_SECRET",),
+        channel="x",
+    ),
+    FunctionSpec(
+        name="twilio_voice",
+        description="Twilio Voice webhook (incoming call, status, recording and transcription callbacks)",
+        routes=(Route("POST", "/webhooks/twilio/voice"),),
+        access=WEBHOOK_ACCESS,
+        secrets=("TWILIO_AUTH_TOKEN",),
+        channel="twilio_voice",
+    ),
+    # Email: MIME parsing of messages up to THREADLINE_MAX_EMAIL_BYTES wants memory (and the
+    # CPU that comes with it); SNS and the providers give up on a call after about 15-30 s.
+    FunctionSpec(
+        name="ses",
+        description="Amazon SES inbound mail via SNS (subscription confirmation, signature v1/v2)",
+        routes=(Route("POST", "/webhooks/ses"),),
+        access=WEBHOOK_ACCESS | {Access.MAIL_BUCKET_READ, Access.MAIL_BUCKET_WRITE},
+        channel="ses",
+        memory_mb=1024,
+        timeout_s=25,
+    ),
+    FunctionSpec(
+        name="sendgrid",
+        description="SendGrid Inbound Parse webhook (parsed and raw mode)",
+        routes=(Route("POST", "/webhooks/sendgrid"),),
+        access=WEBHOOK_ACCESS | {Access.MAIL_BUCKET_WRITE},
+        secrets=("SENDGRID_INBOUND_TOKEN",),
+        channel="sendgrid",
+        memory_mb=1024,
+        timeout_s=25,
+    ),
+    FunctionSpec(
+        name="mailgun",
+        description="Mailgun route forwards (body-mime or parsed fields)",
+        routes=(Route("POST", "/webhooks/mailgun"), Route("POST", "/webhooks/mailgun/mime")),
+        access=WEBHOOK_ACCESS | {Access.MAIL_BUCKET_WRITE},
+        secrets=("MAILGUN_SIGNING_KEY",),
+        channel="mailgun",
+        memory_mb=1024,
+        timeout_s=25,
+    ),
+    FunctionSpec(
+        name="connect",
+        description="Amazon Connect contact records from the Kinesis data stream",
+        source=Source.CONNECT_STREAM,
+        access=frozenset({Access.QUEUE_SEND}),
+        channel="connect",
+        timeout_s=30,
+    ),
+    FunctionSpec(
+        name="eum",
+        description="AWS End User Messaging inbound SMS from the SNS topic",
+        source=Source.EUM_SMS_TOPIC,
+        access=frozenset({Access.QUEUE_SEND}),
+        channel="eum",
     ),
     FunctionSpec(
         name="processor",
@@ -94,10 +180,17 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         name="api",
         description="Read/write API for CRMs and agent tools (/v1)",
-        routes=API_READS,
-        access=frozenset({Access.TABLE_READ}),
+        routes=API_READS + API_WRITES,
+        access=frozenset({Access.TABLE_READ, Access.TABLE_WRITE}),
         memory_mb=512,
         timeout_s=15,
+    ),
+    FunctionSpec(
+        name="events",
+        description="Publishes CRM sync events from the table's stream (docs/events.md)",
+        source=Source.TABLE_STREAM,
+        access=frozenset({Access.EVENT_BUS_PUT}),
+        timeout_s=30,
     ),
 )
 

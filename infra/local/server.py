@@ -113,7 +113,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         # Path only: query strings carry identifiers (phone numbers, addresses).
         log.info("%s %s %d %.0f ms", self.command, self.path.partition("?")[0], response.status, elapsed_ms)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+    def __getattr__(self, name: str) -> Any:
+        # http.server dispatches to `do_<METHOD>` and answers 501 HTML without one; every
+        # method (TRACE, QUERY, ...) reaches the gateway instead, which answers JSON as API
+        # Gateway does: 405 where a path has no route for it.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def _read_and_handle(self) -> HttpResponse:
         if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":

@@ -1,11 +1,11 @@
-"""Response bodies of /v1: the OpenAPI document is generated from these models."""
+"""Request and response bodies of /v1: the OpenAPI document is generated from these models."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.schema import Assurance, Channel, Contact, IdentifierKind
 from shared.store.records import CaseStatus
@@ -35,6 +35,9 @@ class CustomerView(View):
     created_at: datetime
     active_case_id: str | None
     identifiers: list[IdentifierView]
+    merged_from: str | None = Field(
+        default=None, description="The id asked for, when it was merged into this (surviving) customer"
+    )
 
 
 class CaseView(View):
@@ -45,10 +48,67 @@ class CaseView(View):
     opened_at: datetime
     opened_by: str
     channel: Channel
+    related_case_id: str | None = Field(
+        default=None, description="After a merge kept two open cases: the one that stayed the active case"
+    )
 
 
 class CaseDetail(CaseView):
     contacts: Page[Contact]
+
+
+class Request(BaseModel):
+    """Our own input: unknown fields are refused, and strings are never coerced from numbers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+Evidence = Annotated[
+    str, Field(strict=True, min_length=1, max_length=1024, description="Why the caller vouches; kept in the merge log")
+]
+
+
+class AttachIdentifierRequest(Request):
+    kind: IdentifierKind
+    value: str = Field(strict=True, min_length=1, max_length=320)
+    evidence: Evidence
+
+
+class MergeRequest(Request):
+    other_customer_id: str = Field(strict=True, min_length=1, max_length=128, pattern=r"^[0-9A-Za-z_-]+$")
+    evidence: Evidence
+
+
+class MergeView(View):
+    merge_id: str
+    surviving_customer_id: str
+    merged_customer_id: str
+    evidence: str
+    merged_at: datetime
+    undone_at: datetime | None
+
+
+class UnmergeView(View):
+    merge_id: str
+    surviving_customer_id: str
+    restored_customer_id: str
+    unmerged_at: datetime
+
+
+class AttachView(View):
+    customer_id: str = Field(description="The customer that owns the identifier now (the survivor after a merge)")
+    identifier: IdentifierView | None = Field(description="As stored now; null if not listed yet")
+    attached: bool = Field(description="False when the customer already owned it (it is verified now)")
+    merge: MergeView | None = Field(description="The merge this attachment caused, if the identifier had another owner")
+
+
+class CaseStatusView(CaseView):
+    changed: bool = Field(description="False when the case already had this status (the call is idempotent)")
+
+
+class ErasureView(View):
+    customer_id: str
+    erased_at: datetime = Field(description="When the first erasure request was made; a retry keeps it")
 
 
 class ErrorBody(View):

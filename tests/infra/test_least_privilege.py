@@ -96,8 +96,15 @@ def test_each_function_holds_only_the_actions_its_spec_declares(default_stack: S
     assert extra == set()
 
 
-def test_the_api_function_can_write_nothing(default_stack: Synthesized) -> None:
-    assert granted_actions(default_stack, "api") & WRITE_ACTIONS == set()
+def test_the_api_function_writes_to_the_table_and_nothing_else(default_stack: Synthesized) -> None:
+    (table,) = default_stack.resources("AWS::DynamoDB::Table")
+    writes = [
+        statement for statement in default_stack.statements_of("api") if set(actions_of(statement)) & WRITE_ACTIONS
+    ]
+    assert writes
+    for statement in writes:
+        assert set(actions_of(statement)) & WRITE_ACTIONS <= BY_ACCESS[Access.TABLE_WRITE]
+        assert {logical_id(resource) for resource in resources_of(statement)} == {table}
 
 
 def test_webhook_functions_only_send_to_the_ingest_queue_read_their_own_secrets_and_never_the_table(
