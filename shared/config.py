@@ -47,6 +47,7 @@ ENVIRONMENT_HELP: dict[str, str] = {
     "THREADLINE_OWN_IDENTIFIERS": "comma-separated kind:value identifiers of the business itself",
     "THREADLINE_BLOCKED_IDENTIFIERS": "comma-separated kind:value identifiers that never find a customer",
     "THREADLINE_ORDER_PATTERN": "regular expression of an order number in text (group 1 if any); unset: none",
+    "THREADLINE_IDENTIFIER_LIMITS": "most identifiers of a kind one customer carries, e.g. phone=5,email=10 (defaults)",
     "THREADLINE_MAX_BODY_BYTES": "largest webhook body accepted (default 1048576)",
     "THREADLINE_VOICE_MODE": "how Twilio calls are answered: record (greeting + voicemail, default) or dial",
     "THREADLINE_VOICE_GREETING": "what a caller hears before the voicemail tone (record mode)",
@@ -60,6 +61,8 @@ ENVIRONMENT_HELP: dict[str, str] = {
     "THREADLINE_MAX_EMAIL_BYTES": "largest inbound email (and email webhook body) accepted (default 10485760)",
     "SNS_TEST_CERT_PEM": "PEM file trusted for SNS signatures instead of AWS's (local only, never on Lambda)",
 }
+
+DEFAULT_IDENTIFIER_LIMITS: dict[str, int] = {"phone": 5, "email": 10}
 
 # What the SES webhook accepts when THREADLINE_SES_TOPIC_ARNS is unset: no real topic has this ARN.
 DEV_SES_TOPIC_ARN = "arn:aws:sns:us-east-1:000000000000:threadline-inbound-email"
@@ -77,6 +80,8 @@ class Settings(BaseModel):
     # Shared or test values that must never find a customer (rule 1), beyond the built-ins.
     blocked_identifiers: frozenset[str] = frozenset()
     order_pattern: str = Field(default="", max_length=512)
+    # Per kind: an identifier beyond the limit is not attached (a shared or harvested list, not one person).
+    identifier_limits: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_IDENTIFIER_LIMITS))
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     # "api_key" locally; the stack sets "iam" because API Gateway checks SigV4 before us.
     api_auth: Literal["api_key", "iam"] = "api_key"
@@ -134,6 +139,12 @@ class Settings(BaseModel):
         blocked = environ.get("THREADLINE_BLOCKED_IDENTIFIERS", "")
         values["blocked_identifiers"] = frozenset(item.strip() for item in blocked.split(",") if item.strip())
         values["order_pattern"] = environ.get("THREADLINE_ORDER_PATTERN")
+        limits = environ.get("THREADLINE_IDENTIFIER_LIMITS", "")
+        given = dict(item.strip().partition("=")[::2] for item in limits.split(",") if item.strip())
+        values["identifier_limits"] = {
+            **DEFAULT_IDENTIFIER_LIMITS,
+            **{kind.strip(): int(n) for kind, n in given.items()},
+        }
         values["mail_bucket"] = environ.get("THREADLINE_MAIL_BUCKET")
         values["max_email_bytes"] = environ.get("THREADLINE_MAX_EMAIL_BYTES")
         topics = frozenset(item.strip() for item in environ.get("THREADLINE_SES_TOPIC_ARNS", "").split(","))

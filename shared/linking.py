@@ -34,6 +34,7 @@ class CustomerResolution:
     created: bool
     evidence: str
     ambiguous: bool = False
+    over_limit: bool = False  # an identifier was left unattached: its customer holds the most of its kind
 
 
 @dataclass(frozen=True)

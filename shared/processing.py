@@ -42,6 +42,7 @@ class ProcessResult:
     customer_created: bool = False
     case_opened: bool = False
     ambiguous: bool = False
+    over_limit: bool = False  # an identifier was not attached: its customer carries the most of its kind
 
 
 class CaseContention(RuntimeError):
@@ -242,6 +243,7 @@ class ContactProcessor:
             customer_created=linked.resolution.created,
             case_opened=linked.choice.opened,
             ambiguous=linked.resolution.ambiguous,
+            over_limit=linked.resolution.over_limit,
         )
 
     def _create_or_merge(self, update: Contact, owner: str | None, looked: _Looked) -> ProcessResult:
@@ -267,7 +269,7 @@ class ContactProcessor:
             if current is not None and self._quotes_new_reference(current.contact, merged):
                 # A reference read out later (a voicemail transcript) moves the call onto the named case.
                 merged = merged.model_copy(update={"link": None, "case_id": None, "customer_id": None})
-                linked = self._link(merged, self._looked_for(merged, looked))
+                linked = self._link(merged, self._without_own_thread(merged, self._looked_for(merged, looked)))
             else:
                 linked = self._link(merged, self._looked_for(merged, looked)) if calls.needs_linking(merged) else None
             expected = current.version if current else None
@@ -287,6 +289,12 @@ class ContactProcessor:
         new = set(linking.reference_keys(merged)) - set(linking.reference_keys(stored))
         return stored.link is not None and not linked_by_reference and bool(new)
 
+    @staticmethod
+    def _without_own_thread(contact: Contact, looked: _Looked) -> _Looked:
+        """The call's own thread key names the case its first report opened: it must not outrank the reference."""
+        own = set(linking.own_thread_keys(contact))
+        return replace(looked, thread_keys=tuple(key for key in looked.thread_keys if key not in own))
+
     def _looked_for(self, contact: Contact, looked: _Looked) -> _Looked:
         """The first look-up, unless the merged call names identifiers or keys it did not cover."""
         covered = (
@@ -303,18 +311,41 @@ class ContactProcessor:
         owners: dict[str, str],
         at: datetime,
     ) -> CustomerResolution:
-        """Claim the sender's unowned identifiers; a faster racer's customer wins the first."""
+        """Claim the sender's unowned identifiers; a faster racer's customer wins the first.
+
+        Per-kind limits: a new customer holds only what this contact names (counted
+        here, no I/O); a known customer gaining an identifier costs one COUNT query,
+        so the common case (everything known) keeps its round trips.
+        """
         assert resolution.customer_id is not None
         customer = resolution.customer_id
+        attached: dict[str, int] = {}
         for index, identifier in enumerate(i for i in usable if i.assurance.finds_customer):
             if identifier.key in owners:
                 continue
+            if not self._within_limit(resolution, identifier, attached):
+                over = f", {identifier.kind.value} over the identifier limit, not attached"
+                resolution = replace(resolution, evidence=resolution.evidence + over, over_limit=True)
+                continue
+            attached[identifier.kind.value] = attached.get(identifier.kind.value, 0) + 1
             owner = self._store.claim_identifier(identifier, customer, at)
             if owner != customer and index == 0 and resolution.created:
                 # Another processor created this customer first: join it instead.
                 customer = owner
-                resolution = CustomerResolution(owner, created=False, evidence=resolution.evidence + ", raced")
+                resolution = replace(
+                    resolution, customer_id=owner, created=False, evidence=resolution.evidence + ", raced"
+                )
         return resolution
+
+    def _within_limit(self, resolution: CustomerResolution, identifier: Identifier, attached: dict[str, int]) -> bool:
+        limit = self._settings.identifier_limits.get(identifier.kind.value)
+        if limit is None:
+            return True
+        held = attached.get(identifier.kind.value, 0)
+        if not resolution.created:
+            assert resolution.customer_id is not None
+            held += self._store.count_identifiers(resolution.customer_id, identifier.kind.value, up_to=limit)
+        return held < limit
 
     def _case_without_customer(
         self, contact: Contact, resolution: CustomerResolution, hit: ThreadHit | None

@@ -16,6 +16,7 @@ from shared.channels import meta, x
 from shared.channels.twilio import compute_signature
 from shared.ingest import ContactMessage
 from shared.schema import Assurance, Channel, Contact, Direction, Party, Provider
+from shared.store.records import CaseRecord
 from shared.webhooks.request import WebhookRequest
 
 PUBLIC_URL = "https://hooks.example.com"
@@ -300,10 +301,14 @@ def api_event(
     return http_event(method, path, body=raw, headers=headers, query=query)
 
 
-def clear_api_factories() -> None:
-    """The api function's cached adapters (until conftest's clear_factories knows them)."""
-    from shared.identity.merging import get_merging
+def timeline_of(customer_id: str) -> tuple[list[Contact], str | None]:
+    """A customer's first timeline page, newest first, as /v1 reads it."""
+    from shared.store.admin import TimelineFilter, get_admin_store
+
+    return get_admin_store().filtered_timeline(customer_id, TimelineFilter(), limit=10, cursor=None)
+
+
+def cases_of(customer_id: str) -> tuple[list[CaseRecord], str | None]:
     from shared.store.admin import get_admin_store
 
-    get_admin_store.cache_clear()
-    get_merging.cache_clear()
+    return get_admin_store().merged_cases(customer_id, limit=10, cursor=None)

@@ -25,7 +25,8 @@ def clear_factories() -> None:
     from functions.processor import handler as processor_handler
     from shared import mailbox, queue, sns_http
     from shared.events import publisher
-    from shared.store import dynamo
+    from shared.identity import merging
+    from shared.store import admin, dynamo
 
     config.clear_caches()
     dynamo.get_store.cache_clear()
@@ -35,6 +36,8 @@ def clear_factories() -> None:
     publisher.get_event_publisher.cache_clear()
     mailbox.get_mailbox.cache_clear()
     sns_http.get_sns_endpoint.cache_clear()
+    admin.get_admin_store.cache_clear()
+    merging.get_merging.cache_clear()
 
 
 @pytest.fixture(autouse=True)

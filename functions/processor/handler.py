@@ -57,6 +57,7 @@ def record_handler(record: SQSRecord) -> None:
         metrics.add_metric(name="CustomersCreated", unit="Count", value=int(result.customer_created))
         metrics.add_metric(name="CasesOpened", unit="Count", value=int(result.case_opened))
         metrics.add_metric(name="AmbiguousSenders", unit="Count", value=int(result.ambiguous))
+        metrics.add_metric(name="IdentifiersOverLimit", unit="Count", value=int(result.over_limit))
     logger.info(
         "contact processed",
         extra={

@@ -19,7 +19,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from pydantic import BaseModel
 
-from shared.events.models import EVENT_MODELS, CustomerErasedData, EventEnvelope, EventType
+from shared.events.models import (
+    EVENT_MODELS,
+    CustomerErasedData,
+    CustomerMergedData,
+    CustomerUnmergedData,
+    EventEnvelope,
+    EventType,
+    IdentitySuggestedData,
+)
 from shared.schema import Contact
 from shared.store import keys
 from shared.store.records import CaseRecord, CaseStatus, CustomerRecord
@@ -179,11 +187,53 @@ def _erasure_events(change: StoredChange, customer_id: str) -> list[EventDraft]:
     return []
 
 
+def _merge_events(change: StoredChange, merge_id: str) -> list[EventDraft]:
+    # The merge log moves applying → applied (the merge is done) → undoing → undone; only
+    # arriving at `applied` and at `undone` are events, so a retried step emits nothing.
+    if change.modified is None:
+        return []
+    before, after = change.modified
+    if before.get("state") == after.get("state"):
+        return []
+    survivor = str(after["surviving_customer_id"])
+    if after.get("state") == "applied":
+        merged = CustomerMergedData(
+            merge_id=merge_id,
+            surviving_customer_id=survivor,
+            merged_customer_id=after["merged_customer_id"],
+            evidence=after["evidence"],
+            merged_at=datetime.fromisoformat(after["merged_at"]),
+        )
+        return [EventDraft(EventType.CUSTOMER_MERGED, merged, survivor, None)]
+    if after.get("state") == "undone":
+        unmerged = CustomerUnmergedData(
+            merge_id=merge_id,
+            surviving_customer_id=survivor,
+            restored_customer_id=after["merged_customer_id"],
+            unmerged_at=datetime.fromisoformat(after["undone_at"]),
+        )
+        return [EventDraft(EventType.CUSTOMER_UNMERGED, unmerged, survivor, None)]
+    return []
+
+
+def _suggestion_events(change: StoredChange, _suggestion_id: str) -> list[EventDraft]:
+    # One item per (contact, claimed identifier), written once: one event per suggestion.
+    if change.created is None:
+        return []
+    item = change.created
+    suggested = IdentitySuggestedData.model_validate(
+        {name: item.get(name) for name in IdentitySuggestedData.model_fields}
+    )
+    return [EventDraft(EventType.IDENTITY_SUGGESTED, suggested, suggested.customer_id, suggested.case_id)]
+
+
 ITEM_KINDS: tuple[ItemKind, ...] = (
     ItemKind("contact", keys.contact(""), _contact_events),
     ItemKind("customer profile", keys.profile(""), _profile_events),
     ItemKind("case", keys.case(""), _case_events),
     ItemKind("customer erasure", keys.erasure(""), _erasure_events),
+    ItemKind("merge log", keys.merge_log(""), _merge_events),
+    ItemKind("identity suggestion", {"PK": keys.SUGGESTION_PREFIX, "SK": "SUG"}, _suggestion_events),
 )
 
 

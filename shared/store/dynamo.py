@@ -218,6 +218,20 @@ class DynamoStore:
             return str(_load(error.response["Item"])["customer_id"])  # type: ignore[typeddict-item]
         return customer_id
 
+    def count_identifiers(self, customer_id: str, kind: str, *, up_to: int) -> int:
+        """How many identifiers of `kind` the customer owns, counting no further than `up_to`."""
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=CUSTOMER_INDEX,
+            KeyConditionExpression="GSI1PK = :pk AND begins_with(GSI1SK, :kind)",
+            ExpressionAttributeValues=_dump(
+                {":pk": keys.customer_partition(customer_id), ":kind": f"{keys.IDENTIFIER_LISTING_PREFIX}{kind}#"}
+            ),
+            Select="COUNT",
+            Limit=up_to,
+        )
+        return int(response.get("Count", 0))
+
     def continue_case(self, customer_id: str, case_id: str, at: datetime, window_start: datetime) -> ActiveCase | None:
         """Move the active case's last activity to `at`. None when done, else the profile as it is."""
         return self._update_profile(
@@ -377,30 +391,6 @@ class DynamoStore:
     def get_case(self, case_id: str) -> CaseRecord | None:
         item = self._get(keys.case(case_id))
         return self._case_record(item) if item else None
-
-    def customer_timeline(
-        self, customer_id: str, *, limit: int, cursor: str | None
-    ) -> tuple[list[Contact], str | None]:
-        items, next_key = self._query(
-            CUSTOMER_INDEX,
-            keys.customer_partition(customer_id),
-            keys.TIMELINE_PREFIX,
-            limit=limit,
-            cursor=cursor,
-        )
-        return [Contact.model_validate_json(item["contact"]) for item in items], next_key
-
-    def customer_cases(
-        self, customer_id: str, *, limit: int, cursor: str | None
-    ) -> tuple[list[CaseRecord], str | None]:
-        items, next_key = self._query(
-            CUSTOMER_INDEX,
-            keys.customer_partition(customer_id),
-            keys.CASE_LISTING_PREFIX,
-            limit=limit,
-            cursor=cursor,
-        )
-        return [self._case_record(item) for item in items], next_key
 
     def case_contacts(self, case_id: str, *, limit: int, cursor: str | None) -> tuple[list[Contact], str | None]:
         items, next_key = self._query(

@@ -53,7 +53,7 @@ def merge_log(merge_id: str) -> Key:
 
 def suggestion(contact_id: str, claim_key: str) -> Key:
     """One suggested identity link per (contact, claim): a redelivery rewrites the same item."""
-    return {"PK": f"SUG#{contact_id}#{claim_key}", "SK": "SUG"}
+    return {"PK": f"{SUGGESTION_PREFIX}{contact_id}#{claim_key}", "SK": "SUG"}
 
 
 def customer_partition(customer_id: str) -> str:
@@ -80,6 +80,7 @@ def merge_listing_sort(at: str, merge_id: str) -> str:
     return f"MERGE#{at}#{merge_id}"
 
 
+SUGGESTION_PREFIX = "SUG#"
 TIMELINE_PREFIX = "C#"
 CASE_LISTING_PREFIX = "CASE#"
 IDENTIFIER_LISTING_PREFIX = "IDN#"

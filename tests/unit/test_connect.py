@@ -19,7 +19,15 @@ from shared.processing import ContactProcessor, Outcome
 from shared.queue import QueueUnavailable
 from shared.schema import Assurance, AttachmentType, Channel, ClaimKind, Contact, Direction, LinkRule
 from shared.store.dynamo import DynamoStore, get_store
-from tests.builders import FakeContext, contacts_from_queue, event_fixture, kinesis_event, sms_contact, sqs_event
+from tests.builders import (
+    FakeContext,
+    contacts_from_queue,
+    event_fixture,
+    kinesis_event,
+    sms_contact,
+    sqs_event,
+    timeline_of,
+)
 from tests.conftest import Account
 
 ARRIVED = datetime(2026, 11, 3, 14, 10, tzinfo=UTC)
@@ -216,7 +224,7 @@ def test_redelivered_records_keep_one_contact_with_the_newest_copy_whatever_the_
     contact = stored("connect", VOICE_ID)
     assert contact.revision is not None and contact.revision.updated_at == newer.revision.updated_at  # type: ignore[union-attr]
     assert contact.content.recording_url == newer.content.recording_url
-    timeline, _ = get_store().customer_timeline(contact.customer_id or "", limit=10, cursor=None)
+    timeline, _ = timeline_of(contact.customer_id or "")
     assert [c.provider_message_id for c in timeline] == [VOICE_ID]
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,70 +11,21 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from boto3.dynamodb.types import TypeSerializer
-from botocore.config import Config
 
-from functions.events.handler import lambda_handler
 from functions.processor.handler import get_contact_processor
-from infra.local.stream_poller import TableStreamPoller
 from shared import config
 from shared.events.derivation import StoredChange, derive_events
 from shared.events.models import EventType
 from shared.events.publisher import get_event_publisher
 from shared.schema import Contact, Content
 from shared.store.dynamo import get_store
-from tests.builders import FakeContext, sms_contact
+from tests.builders import sms_contact
 from tests.conftest import Account
+from tests.streams import Stream, publish, published
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 _serializer = TypeSerializer()
-# botocore addresses Streams by the ARN's account (123456789012.streams-ddb...), which moto does not route.
-IN_PROCESS_STREAMS = Config(account_id_endpoint_mode="disabled")
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/threadline-test/stream/2026-11-01T00:00:00.000"
-
-
-@pytest.fixture
-def events_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "events.jsonl"
-    monkeypatch.setenv("THREADLINE_EVENTS_FILE", str(path))
-    config.clear_caches()
-    get_event_publisher.cache_clear()
-    yield path
-    get_event_publisher.cache_clear()
-
-
-class Stream:
-    """The table's stream as the events function receives it: only records it has not handed out yet."""
-
-    def __init__(self, aws: Account) -> None:
-        self._seen: set[str] = set()
-        self._aws = aws
-
-    def new_batch(self) -> dict[str, Any]:
-        captured: list[dict[str, Any]] = []
-        poller = TableStreamPoller.for_table(
-            self._aws.dynamodb,
-            boto3.client("dynamodbstreams", config=IN_PROCESS_STREAMS),
-            self._aws.table,
-            captured.append,
-            batch_size=1000,
-        )
-        poller.poll_once()
-        records = [record for event in captured for record in event["Records"] if record["eventID"] not in self._seen]
-        self._seen |= {record["eventID"] for record in records}
-        return {"Records": records}
-
-
-@pytest.fixture
-def stream(aws: Account) -> Stream:
-    return Stream(aws)
-
-
-def publish(batch: dict[str, Any]) -> dict[str, Any]:
-    return lambda_handler(batch, FakeContext())  # type: ignore[arg-type,return-value]
-
-
-def published(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def stored(sid: str) -> Contact:

@@ -27,7 +27,7 @@ from shared.identifiers import email
 from shared.schema import Assurance
 from tests.builders import sms_contact
 from tests.conftest import Account
-from tests.unit.test_events_derivation import Stream, publish, published
+from tests.streams import Stream, publish, published
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

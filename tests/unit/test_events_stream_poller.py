@@ -20,7 +20,7 @@ from shared import config
 from shared.events.publisher import get_event_publisher
 from tests.builders import FakeContext, sms_contact
 from tests.conftest import Account
-from tests.unit.test_events_derivation import IN_PROCESS_STREAMS
+from tests.streams import IN_PROCESS_STREAMS
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

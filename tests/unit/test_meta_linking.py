@@ -8,7 +8,15 @@ from functions.twilio_sms.handler import lambda_handler as twilio_webhook
 from shared.ingest import ContactMessage
 from shared.schema import Contact, LinkRule
 from shared.store.dynamo import get_store
-from tests.builders import FakeContext, event_fixture, meta_event, sms_form, sqs_event, twilio_form_event
+from tests.builders import (
+    FakeContext,
+    event_fixture,
+    meta_event,
+    sms_form,
+    sqs_event,
+    timeline_of,
+    twilio_form_event,
+)
 from tests.conftest import Account
 
 
@@ -62,5 +70,5 @@ def test_a_replayed_delivery_stores_one_contact(aws: Account) -> None:
     deliver(aws, event)
 
     contact = stored("meta", "m_Xy2CbQwV7tLr0dM9aPq3nZkUeHf5sJ1oGiYvB8xN4wE6cT0hR-lKaOuDmSpFjWgIzQ")
-    timeline, _ = get_store().customer_timeline(contact.customer_id or "", limit=10, cursor=None)
+    timeline, _ = timeline_of(contact.customer_id or "")
     assert len(timeline) == 1

@@ -12,7 +12,7 @@ from functions.processor.handler import lambda_handler
 from shared.ingest import ContactMessage
 from shared.schema import Direction, LinkRule
 from shared.store.dynamo import get_store
-from tests.builders import FakeContext, sms_contact, sqs_event
+from tests.builders import FakeContext, cases_of, sms_contact, sqs_event, timeline_of
 from tests.conftest import Account
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -51,7 +51,7 @@ def test_sms_after_the_reopen_window_opens_a_new_case(aws: Account) -> None:
     assert first.case_id == second.case_id  # the window slides with activity
     assert third.case_id != second.case_id
     assert third.customer_id == first.customer_id
-    cases, _ = get_store().customer_cases(first.customer_id or "", limit=10, cursor=None)
+    cases, _ = cases_of(first.customer_id or "")
     assert {case.case_id for case in cases} == {first.case_id, third.case_id}
 
 
@@ -61,7 +61,7 @@ def test_redelivery_stores_one_contact(aws: Account) -> None:
     process(contact)
     process(contact)
 
-    timeline, _ = get_store().customer_timeline(stored("SM1").customer_id or "", limit=10, cursor=None)
+    timeline, _ = timeline_of(stored("SM1").customer_id or "")
     assert [c.provider_message_id for c in timeline] == ["SM1"]
 
 

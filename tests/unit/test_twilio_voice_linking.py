@@ -9,7 +9,15 @@ from functions.twilio_voice.handler import lambda_handler as voice_handler
 from shared.ingest import ContactMessage
 from shared.schema import Contact, LinkRule
 from shared.store.dynamo import get_store
-from tests.builders import FakeContext, contacts_from_queue, sms_contact, sqs_event, twilio_voice_event, voice_fixture
+from tests.builders import (
+    FakeContext,
+    contacts_from_queue,
+    sms_contact,
+    sqs_event,
+    timeline_of,
+    twilio_voice_event,
+    voice_fixture,
+)
 from tests.conftest import Account
 
 CALLER = "+14155550123"
@@ -63,7 +71,7 @@ def test_sms_after_a_call_from_the_same_number_joins_the_calls_customer_and_case
     assert sms.customer_id == call.customer_id is not None
     assert sms.case_id == call.case_id
     assert call.content.status == "completed" and call.content.transcript
-    timeline, _ = get_store().customer_timeline(call.customer_id or "", limit=10, cursor=None)
+    timeline, _ = timeline_of(call.customer_id or "")
     assert [c.channel.value for c in timeline] == ["sms", "voice"]
 
 
@@ -79,6 +87,4 @@ def test_withheld_number_never_matches_anyone(aws: Account) -> None:
     assert [call.customer_id for call in calls] == [None, None]
     assert all(call.link is not None and call.link.rule is LinkRule.ANONYMOUS for call in calls)
     assert len({call.case_id for call in calls} | {stored("twilio", "SM1").case_id}) == 3
-    assert get_store().customer_timeline(stored("twilio", "SM1").customer_id or "", limit=10, cursor=None)[0] == [
-        stored("twilio", "SM1")
-    ]
+    assert timeline_of(stored("twilio", "SM1").customer_id or "")[0] == [stored("twilio", "SM1")]
