@@ -11,7 +11,7 @@ it may Query the customer's GSI1 partition and GSI2 per case, never Scan.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,12 +26,8 @@ from shared.pagination import InvalidCursor, decode_cursor, encode_cursor
 from shared.schema import Channel, Contact
 from shared.store import keys
 from shared.store.dynamo import (
-    BATCH_WRITE_LIMIT,
-    MAX_BATCH_ATTEMPTS,
     DynamoStore,
     Item,
-    StoreContention,
-    _backoff,
     _dump,
     _is_condition_failure,
     _load,
@@ -333,22 +329,6 @@ class AdminStore(DynamoStore):
             if "LastEvaluatedKey" not in response:
                 return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-    def _batch_delete(self, doomed: Sequence[keys.Key]) -> None:
-        for start in range(0, len(doomed), BATCH_WRITE_LIMIT):
-            pending: Any = {
-                self._table: [
-                    {"DeleteRequest": {"Key": _dump(key)}} for key in doomed[start : start + BATCH_WRITE_LIMIT]
-                ]
-            }
-            for attempt in range(MAX_BATCH_ATTEMPTS):
-                response = self._client.batch_write_item(RequestItems=pending)
-                pending = response.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                _backoff(attempt)
-            else:
-                raise StoreContention("batch delete left unprocessed items")
 
 
 def _pair(key: keys.Key) -> tuple[str, str]:

@@ -194,20 +194,10 @@ class DynamoStore:
 
     def claim_identifier(self, identifier: Identifier, customer_id: str, at: datetime) -> str:
         """Attach an unowned identifier; returns its owner, which may be a faster racer."""
-        item = {
-            **keys.identifier(identifier),
-            "customer_id": customer_id,
-            "kind": identifier.kind.value,
-            "value": identifier.value,
-            "assurance": identifier.assurance.value,
-            "first_seen": keys.sortable_time(at),
-            "GSI1PK": keys.customer_partition(customer_id),
-            "GSI1SK": keys.identifier_listing_sort(identifier),
-        }
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=_dump(item),
+                Item=_dump(identifier_item(identifier, customer_id, at)),
                 ConditionExpression="attribute_not_exists(PK) OR customer_id = :customer",
                 ExpressionAttributeValues={":customer": {"S": customer_id}},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -528,8 +518,15 @@ class DynamoStore:
         return found
 
     def _batch_put(self, items: Sequence[Item]) -> None:
-        for chunk in _chunks(items, BATCH_WRITE_LIMIT):
-            pending: Any = {self._table: [{"PutRequest": {"Item": _dump(item)}} for item in chunk]}
+        self._batch_write([{"PutRequest": {"Item": _dump(item)}} for item in items])
+
+    def _batch_delete(self, doomed: Sequence[keys.Key]) -> None:
+        self._batch_write([{"DeleteRequest": {"Key": _dump(key)}} for key in doomed])
+
+    def _batch_write(self, requests: Sequence[Item]) -> None:
+        """BatchWriteItem in chunks of 25, retrying unprocessed requests with backoff."""
+        for chunk in _chunks(requests, BATCH_WRITE_LIMIT):
+            pending: Any = {self._table: list(chunk)}
             for attempt in range(MAX_BATCH_ATTEMPTS):
                 response = self._client.batch_write_item(RequestItems=pending)
                 pending = response.get("UnprocessedItems") or {}
@@ -537,7 +534,7 @@ class DynamoStore:
                     break
                 _backoff(attempt)
             else:
-                raise StoreContention("batch write left unprocessed items")
+                raise StoreContention("batch write left unprocessed requests")
 
     def _query(
         self,
@@ -565,6 +562,20 @@ class DynamoStore:
         response = self._client.query(**request)
         next_key = response.get("LastEvaluatedKey")
         return [_load(item) for item in response.get("Items", [])], encode_cursor(_load(next_key) if next_key else None)
+
+
+def identifier_item(identifier: Identifier, customer_id: str, at: datetime) -> Item:
+    """The `IDN#` item that says who owns an identifier, and lists it under its customer (GSI1)."""
+    return {
+        **keys.identifier(identifier),
+        "customer_id": customer_id,
+        "kind": identifier.kind.value,
+        "value": identifier.value,
+        "assurance": identifier.assurance.value,
+        "first_seen": keys.sortable_time(at),
+        "GSI1PK": keys.customer_partition(customer_id),
+        "GSI1SK": keys.identifier_listing_sort(identifier),
+    }
 
 
 def _chunks(items: Sequence[Item], size: int) -> Iterator[Sequence[Item]]:

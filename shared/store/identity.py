@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from shared.config import get_settings
 from shared.schema import Assurance, Identifier, IdentifierKind
 from shared.store import keys
-from shared.store.dynamo import Item, _dump, _is_condition_failure, _load
+from shared.store.dynamo import Item, _dump, _is_condition_failure, _load, identifier_item
 from shared.store.records import OwnedIdentifier, Profile
 from shared.store.table import CUSTOMER_INDEX
 
@@ -69,20 +69,10 @@ class IdentityStore:
 
     def attach(self, identifier: Identifier, customer_id: str, at: datetime) -> str:
         """Attach an unowned identifier at its assurance, or raise it on the owner's item; returns the owner."""
-        item = {
-            **keys.identifier(identifier),
-            "customer_id": customer_id,
-            "kind": identifier.kind.value,
-            "value": identifier.value,
-            "assurance": identifier.assurance.value,
-            "first_seen": keys.sortable_time(at),
-            "GSI1PK": keys.customer_partition(customer_id),
-            "GSI1SK": keys.identifier_listing_sort(identifier),
-        }
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=_dump(item),
+                Item=_dump(identifier_item(identifier, customer_id, at)),
                 ConditionExpression="attribute_not_exists(PK)",
             )
             return customer_id
