@@ -11,12 +11,14 @@ import os
 import threading
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from infra.local.gateway import REGION, RouteTable
 from infra.local.invoker import FunctionInvoker
 from infra.local.moto_backend import FAKE_CREDENTIALS, LocalResources, MotoBackend, client, provision
 from infra.local.pollers import POLLERS, Poller, SourceInjector, start_pollers
+from infra.local.samples.ses import LOCAL_TEST_PEM, write_test_certificate
 from infra.local.server import LocalGateway, bind_server
 from infra.topology import FunctionSpec, enabled_functions
 from shared.config import DEVELOPMENT_SECRETS, clear_caches
@@ -44,6 +46,7 @@ def local_environment(
         "THREADLINE_MAIL_BUCKET": resources.mail_bucket,
         "THREADLINE_PUBLIC_URL": environ.get("THREADLINE_PUBLIC_URL") or public_url,
         "THREADLINE_API_AUTH": "api_key",  # no API Gateway IAM authorizer in front of /v1 here
+        "SNS_TEST_CERT_PEM": environ.get("SNS_TEST_CERT_PEM") or str(LOCAL_TEST_PEM),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "Threadline",
         "POWERTOOLS_SERVICE_NAME": environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME,
@@ -95,6 +98,7 @@ class LocalRuntime:
         self._moto_running = True
         self.resources = provision(endpoint_url)
         apply_environment(local_environment(os.environ, self.resources, public_url=self.url, log_level=self._log_level))
+        write_test_certificate(Path(os.environ["SNS_TEST_CERT_PEM"]))  # SES samples sign with it
         self._sqs = client("sqs", self.resources.endpoint_url)
         self._pollers = start_pollers(self.functions, self._invoker, self.resources)
         self._serving = threading.Thread(target=self._http.serve_forever, name="http", daemon=True)

@@ -28,6 +28,11 @@ PATH = "/webhooks/ses"
 CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-threadlinetest.pem"
 
 
+# `threadline serve` trusts this file unless SNS_TEST_CERT_PEM names another, so a sample
+# signed in another shell of the same folder verifies with no setup.
+LOCAL_TEST_PEM = Path(".threadline/sns-test.pem")
+
+
 def write_test_certificate(path: Path) -> Path:
     """A self-signed RSA certificate and its key in one PEM file (kept if it exists)."""
     if path.exists():
@@ -136,10 +141,7 @@ def notification_request(
 
 
 def build(options: SampleOptions) -> SignedRequest:
-    """Needs SNS_TEST_CERT_PEM (the stack must trust the same file); the file is created if missing."""
-    configured = get_settings().sns_test_cert_pem
-    if not configured:
-        raise RuntimeError("set SNS_TEST_CERT_PEM to a PEM file path (for the stack and for this command)")
-    pem_path = write_test_certificate(Path(configured))
+    """Signed with the certificate the local stack trusts: SNS_TEST_CERT_PEM, else the stack's default file."""
+    pem_path = write_test_certificate(Path(get_settings().sns_test_cert_pem or LOCAL_TEST_PEM))
     notification = receipt_notification(sample_email(options), recipient=options.recipient or DEFAULT_RECIPIENT)
     return notification_request(notification, pem_path)
