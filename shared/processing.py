@@ -21,8 +21,9 @@ from shared.identity import claims, merge_plan, suggestions
 from shared.identity.merging import CustomerMerged, MergeConflict, Merging
 from shared.linking import ActiveCase, CaseStepKind, CustomerResolution, ThreadHit
 from shared.schema import Assurance, Contact, Identifier, Link, LinkRule
-from shared.store.dynamo import DynamoStore, Lookup, StoreContention, VersionedContact
+from shared.store.dynamo import DynamoStore, Lookup, VersionedContact
 from shared.store.records import CaseRecord, CaseStatus
+from shared.store.table_client import StoreContention
 
 MAX_CASE_ATTEMPTS = 4
 MAX_MERGE_ATTEMPTS = 5

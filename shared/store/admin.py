@@ -11,7 +11,7 @@ it may Query the customer's GSI1 partition and GSI2 per case, never Scan.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,15 +25,10 @@ from shared.linking import own_thread_keys, reference_key
 from shared.pagination import InvalidCursor, decode_cursor, encode_cursor
 from shared.schema import Channel, Contact
 from shared.store import keys
-from shared.store.dynamo import (
-    DynamoStore,
-    Item,
-    _dump,
-    _is_condition_failure,
-    _load,
-)
+from shared.store.dynamo import DynamoStore
 from shared.store.records import CaseRecord, CaseStatus, CustomerRecord
 from shared.store.table import CASE_INDEX, CUSTOMER_INDEX, INDEXES
+from shared.store.table_client import Item, dump, is_condition_failure, load
 
 # A filtered page reads at most this many raw pages; a sparse filter then answers a short
 # page with a cursor instead of reading a long timeline in one request.
@@ -191,19 +186,19 @@ class AdminStore(DynamoStore):
             values[":case"] = where.case_id
         if conditions:
             request["FilterExpression"] = " AND ".join(conditions)
-        request["ExpressionAttributeValues"] = _dump(values)
+        request["ExpressionAttributeValues"] = dump(values)
         matched: list[Item] = []
         for _ in range(MAX_FILTER_READS):
             wanted = limit + 1 - len(matched)  # one more than a page: tells whether another page exists
             request["Limit"] = max(wanted, FILTER_READ_SIZE) if where.filters_items else wanted + 1
             response = self._client.query(**request)
-            matched += [item for item in map(_load, response.get("Items", [])) if item[sort_name] != before]
+            matched += [item for item in map(load, response.get("Items", [])) if item[sort_name] != before]
             if len(matched) > limit:
                 return _PartitionRead(matched[: limit + 1], more=True)
             if "LastEvaluatedKey" not in response:
                 return _PartitionRead(matched, more=False)
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return _PartitionRead(matched, more=True, stopped_at=str(_load(request["ExclusiveStartKey"])[sort_name]))
+        return _PartitionRead(matched, more=True, stopped_at=str(load(request["ExclusiveStartKey"])[sort_name]))
 
     # --- cases ----------------------------------------------------------------------------
 
@@ -237,20 +232,20 @@ class AdminStore(DynamoStore):
         try:
             response = self._client.update_item(
                 TableName=self._table,
-                Key=_dump(keys.case(case_id)),
+                Key=dump(keys.case(case_id)),
                 UpdateExpression="SET #status = :status, status_changed_at = :at",
                 ConditionExpression="attribute_exists(PK) AND #status <> :status",
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=_dump({":status": status.value, ":at": keys.sortable_time(at)}),
+                ExpressionAttributeValues=dump({":status": status.value, ":at": keys.sortable_time(at)}),
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if not _is_condition_failure(error):
+            if not is_condition_failure(error):
                 raise
             old: Mapping[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
-            return CaseChange(self._case_record(_load(old)), changed=False) if old else None
-        return CaseChange(self._case_record(_load(response["Attributes"])), changed=True)
+            return CaseChange(self._case_record(load(old)), changed=False) if old else None
+        return CaseChange(self._case_record(load(response["Attributes"])), changed=True)
 
     # --- erasure --------------------------------------------------------------------------
 
@@ -301,34 +296,16 @@ class AdminStore(DynamoStore):
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=_dump(item),
+                Item=dump(item),
                 ConditionExpression="attribute_not_exists(PK)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if not _is_condition_failure(error):
+            if not is_condition_failure(error):
                 raise
-            old = _load(error.response["Item"])  # type: ignore[typeddict-item]
+            old = load(error.response["Item"])  # type: ignore[typeddict-item]
             return datetime.fromisoformat(old["erased_at"])
         return at
-
-    def _partition(self, index: str | None, partition: str) -> Iterator[Item]:
-        """Every item of one partition of the table or an index, following LastEvaluatedKey."""
-        partition_name = INDEXES[index][0] if index else "PK"
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "#pk = :pk",
-            "ExpressionAttributeNames": {"#pk": partition_name},
-            "ExpressionAttributeValues": _dump({":pk": partition}),
-        }
-        if index:
-            request["IndexName"] = index
-        while True:
-            response = self._client.query(**request)
-            yield from (_load(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def _pair(key: keys.Key) -> tuple[str, str]:

@@ -8,39 +8,27 @@ from the provider's message id.
 from __future__ import annotations
 
 import functools
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from shared.config import get_settings
 from shared.identity.suggestions import Suggestion
 from shared.linking import ActiveCase, ThreadHit, reference_key
-from shared.pagination import decode_cursor, encode_cursor
 from shared.schema import Contact, Identifier
 from shared.store import keys
 from shared.store.records import CaseRecord, CustomerRecord, IdentityRecord
-from shared.store.table import CASE_INDEX, CUSTOMER_INDEX, INDEXES
+from shared.store.table import CASE_INDEX, CUSTOMER_INDEX
+from shared.store.table_client import Item, TableClient, dump, is_condition_failure, load
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
-Item = dict[str, Any]
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-BATCH_GET_LIMIT = 100
-BATCH_WRITE_LIMIT = 25
-MAX_BATCH_ATTEMPTS = 8
 MAX_IDENTIFIERS = 100
-
-
-class StoreContention(RuntimeError):
-    """Unprocessed items survived every retry; the record fails and SQS redelivers it."""
 
 
 @dataclass(frozen=True)
@@ -57,22 +45,6 @@ class VersionedContact:
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> VersionedContact:
         return cls(Contact.model_validate_json(item["contact"]), int(item.get("version", 0)))
-
-
-def _dump(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in item.items() if value is not None}
-
-
-def _load(item: Mapping[str, Any]) -> Item:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
-
-
-def _backoff(attempt: int) -> None:
-    time.sleep(min(0.05 * 2**attempt, 1.0))
-
-
-def _is_condition_failure(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def _active_case(item: Item | None) -> ActiveCase:
@@ -128,11 +100,7 @@ class Lookup:
         return ActiveCase(case_id=item["case_id"], last_activity=datetime.fromisoformat(item["at"]))
 
 
-class DynamoStore:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
-
+class DynamoStore(TableClient):
     # --- hot path -------------------------------------------------------------------------
 
     def lookup(self, contact: Contact, identifiers: Sequence[Identifier], thread_keys: Sequence[str]) -> Lookup:
@@ -156,15 +124,15 @@ class DynamoStore:
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=_dump(item),
+                Item=dump(item),
                 ConditionExpression="attribute_not_exists(PK) OR contact_id = :contact",
                 ExpressionAttributeValues={":contact": {"S": contact.contact_id}},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if not _is_condition_failure(error):
+            if not is_condition_failure(error):
                 raise
-            return str(_load(error.response["Item"])["contact_id"])  # type: ignore[typeddict-item]
+            return str(load(error.response["Item"])["contact_id"])  # type: ignore[typeddict-item]
         return contact.contact_id
 
     def get_versioned(self, contact_id: str) -> VersionedContact | None:
@@ -176,7 +144,7 @@ class DynamoStore:
         version = (expected_version or 0) + 1
         request: dict[str, Any] = {
             "TableName": self._table,
-            "Item": _dump({**self._contact_item(contact), "version": version}),
+            "Item": dump({**self._contact_item(contact), "version": version}),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         if expected_version is None:
@@ -187,9 +155,9 @@ class DynamoStore:
         try:
             self._client.put_item(**request)
         except ClientError as error:
-            if not _is_condition_failure(error):
+            if not is_condition_failure(error):
                 raise
-            return VersionedContact.from_item(_load(error.response["Item"]))  # type: ignore[typeddict-item]
+            return VersionedContact.from_item(load(error.response["Item"]))  # type: ignore[typeddict-item]
         return None
 
     def claim_identifier(self, identifier: Identifier, customer_id: str, at: datetime) -> str:
@@ -197,15 +165,15 @@ class DynamoStore:
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=_dump(identifier_item(identifier, customer_id, at)),
+                Item=dump(identifier_item(identifier, customer_id, at)),
                 ConditionExpression="attribute_not_exists(PK) OR customer_id = :customer",
                 ExpressionAttributeValues={":customer": {"S": customer_id}},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if not _is_condition_failure(error):
+            if not is_condition_failure(error):
                 raise
-            return str(_load(error.response["Item"])["customer_id"])  # type: ignore[typeddict-item]
+            return str(load(error.response["Item"])["customer_id"])  # type: ignore[typeddict-item]
         return customer_id
 
     def count_identifiers(self, customer_id: str, kind: str, *, up_to: int) -> int:
@@ -214,7 +182,7 @@ class DynamoStore:
             TableName=self._table,
             IndexName=CUSTOMER_INDEX,
             KeyConditionExpression="GSI1PK = :pk AND begins_with(GSI1SK, :kind)",
-            ExpressionAttributeValues=_dump(
+            ExpressionAttributeValues=dump(
                 {":pk": keys.customer_partition(customer_id), ":kind": f"{keys.IDENTIFIER_LISTING_PREFIX}{kind}#"}
             ),
             Select="COUNT",
@@ -263,10 +231,10 @@ class DynamoStore:
         """A new customer whose first contact went to another customer's case still needs a profile."""
         self._client.update_item(
             TableName=self._table,
-            Key=_dump(keys.profile(customer_id)),
+            Key=dump(keys.profile(customer_id)),
             UpdateExpression="SET created_at = if_not_exists(created_at, :at), #status = if_not_exists(#status, :on)",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=_dump({":at": keys.sortable_time(at), ":on": "active"}),
+            ExpressionAttributeValues=dump({":at": keys.sortable_time(at), ":on": "active"}),
         )
 
     def follow_thread(self, customer_id: str, case_id: str, at: datetime) -> None:
@@ -473,10 +441,10 @@ class DynamoStore:
     ) -> ActiveCase | None:
         request: dict[str, Any] = {
             "TableName": self._table,
-            "Key": _dump(keys.profile(customer_id)),
+            "Key": dump(keys.profile(customer_id)),
             "UpdateExpression": update,
             "ConditionExpression": condition,
-            "ExpressionAttributeValues": _dump(values),
+            "ExpressionAttributeValues": dump(values),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         if names:
@@ -484,84 +452,11 @@ class DynamoStore:
         try:
             self._client.update_item(**request)
         except ClientError as error:
-            if not _is_condition_failure(error):
+            if not is_condition_failure(error):
                 raise
             old: Mapping[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
-            return _active_case(_load(old) if old else None)
+            return _active_case(load(old) if old else None)
         return None
-
-    def _get(self, key: keys.Key) -> Item | None:
-        response = self._client.get_item(TableName=self._table, Key=_dump(key), ConsistentRead=True)
-        return _load(response["Item"]) if "Item" in response else None
-
-    def _batch_get(self, wanted: Sequence[keys.Key]) -> dict[tuple[str, str], Item]:
-        unique = list({(key["PK"], key["SK"]): key for key in wanted}.values())
-        found: dict[tuple[str, str], Item] = {}
-        for start in range(0, len(unique), BATCH_GET_LIMIT):
-            pending: Any = {
-                self._table: {
-                    "Keys": [_dump(key) for key in unique[start : start + BATCH_GET_LIMIT]],
-                    "ConsistentRead": True,
-                }
-            }
-            for attempt in range(MAX_BATCH_ATTEMPTS):
-                response = self._client.batch_get_item(RequestItems=pending)
-                for raw in response.get("Responses", {}).get(self._table, []):
-                    item = _load(raw)
-                    found[(item["PK"], item["SK"])] = item
-                pending = response.get("UnprocessedKeys") or {}
-                if not pending:
-                    break
-                _backoff(attempt)
-            else:
-                raise StoreContention("batch get left unprocessed keys")
-        return found
-
-    def _batch_put(self, items: Sequence[Item]) -> None:
-        self._batch_write([{"PutRequest": {"Item": _dump(item)}} for item in items])
-
-    def _batch_delete(self, doomed: Sequence[keys.Key]) -> None:
-        self._batch_write([{"DeleteRequest": {"Key": _dump(key)}} for key in doomed])
-
-    def _batch_write(self, requests: Sequence[Item]) -> None:
-        """BatchWriteItem in chunks of 25, retrying unprocessed requests with backoff."""
-        for chunk in _chunks(requests, BATCH_WRITE_LIMIT):
-            pending: Any = {self._table: list(chunk)}
-            for attempt in range(MAX_BATCH_ATTEMPTS):
-                response = self._client.batch_write_item(RequestItems=pending)
-                pending = response.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                _backoff(attempt)
-            else:
-                raise StoreContention("batch write left unprocessed requests")
-
-    def _query(
-        self,
-        index: str,
-        partition: str,
-        prefix: str,
-        *,
-        limit: int,
-        cursor: str | None = None,
-    ) -> tuple[list[Item], str | None]:
-        """One page of a listing, newest first; the cursor resumes after the page's last key."""
-        partition_name, sort_name = INDEXES[index]
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": index,
-            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
-            "ExpressionAttributeNames": {"#pk": partition_name, "#sk": sort_name},
-            "ExpressionAttributeValues": _dump({":pk": partition, ":prefix": prefix}),
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        start = decode_cursor(cursor, partition_attribute=partition_name, partition=partition)
-        if start:
-            request["ExclusiveStartKey"] = _dump(start)
-        response = self._client.query(**request)
-        next_key = response.get("LastEvaluatedKey")
-        return [_load(item) for item in response.get("Items", [])], encode_cursor(_load(next_key) if next_key else None)
 
 
 def identifier_item(identifier: Identifier, customer_id: str, at: datetime) -> Item:
@@ -576,11 +471,6 @@ def identifier_item(identifier: Identifier, customer_id: str, at: datetime) -> I
         "GSI1PK": keys.customer_partition(customer_id),
         "GSI1SK": keys.identifier_listing_sort(identifier),
     }
-
-
-def _chunks(items: Sequence[Item], size: int) -> Iterator[Sequence[Item]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 @functools.cache

@@ -19,12 +19,13 @@ from botocore.exceptions import ClientError
 from shared.config import get_settings
 from shared.schema import Assurance, Identifier, IdentifierKind
 from shared.store import keys
-from shared.store.dynamo import Item, _dump, _is_condition_failure, _load, identifier_item
+from shared.store.dynamo import identifier_item
 from shared.store.records import OwnedIdentifier, Profile
 from shared.store.table import CUSTOMER_INDEX
+from shared.store.table_client import Item, TableClient, dump, is_condition_failure
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 MAX_LISTED = 100
 
@@ -33,11 +34,7 @@ class ConditionFailed(RuntimeError):
     """Someone changed the item since it was read; the caller re-reads or reports a conflict."""
 
 
-class IdentityStore:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
-
+class IdentityStore(TableClient):
     # --- reads ----------------------------------------------------------------------------
 
     def profile(self, customer_id: str) -> Profile | None:
@@ -72,12 +69,12 @@ class IdentityStore:
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=_dump(identifier_item(identifier, customer_id, at)),
+                Item=dump(identifier_item(identifier, customer_id, at)),
                 ConditionExpression="attribute_not_exists(PK)",
             )
             return customer_id
         except ClientError as error:
-            if not _is_condition_failure(error):
+            if not is_condition_failure(error):
                 raise
         owner = self.identifier_owner(identifier)
         if owner and owner.customer_id == customer_id:
@@ -178,10 +175,10 @@ class IdentityStore:
         }
         try:
             self._client.put_item(
-                TableName=self._table, Item=_dump(item), ConditionExpression="attribute_not_exists(PK)"
+                TableName=self._table, Item=dump(item), ConditionExpression="attribute_not_exists(PK)"
             )
         except ClientError as error:
-            if not _is_condition_failure(error):
+            if not is_condition_failure(error):
                 raise
             raise ConditionFailed("merge log exists") from error
 
@@ -202,39 +199,23 @@ class IdentityStore:
     ) -> None:
         request: dict[str, Any] = {
             "TableName": self._table,
-            "Key": _dump(key),
+            "Key": dump(key),
             "UpdateExpression": update,
             "ConditionExpression": condition,
         }
         if values:
-            request["ExpressionAttributeValues"] = _dump(values)
+            request["ExpressionAttributeValues"] = dump(values)
         if names:
             request["ExpressionAttributeNames"] = dict(names)
         try:
             self._client.update_item(**request)
         except ClientError as error:
-            if not _is_condition_failure(error):
+            if not is_condition_failure(error):
                 raise
             raise ConditionFailed(key["PK"].split("#", 1)[0]) from error
 
-    def _get(self, key: keys.Key) -> Item | None:
-        response = self._client.get_item(TableName=self._table, Key=_dump(key), ConsistentRead=True)
-        return _load(response["Item"]) if "Item" in response else None
-
     def _query_customer(self, customer_id: str, prefix: str) -> list[Item]:
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": CUSTOMER_INDEX,
-            "KeyConditionExpression": "GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
-            "ExpressionAttributeValues": _dump({":pk": keys.customer_partition(customer_id), ":prefix": prefix}),
-        }
-        found: list[Item] = []
-        while True:
-            response = self._client.query(**request)
-            found += [_load(item) for item in response.get("Items", [])]
-            if "LastEvaluatedKey" not in response:
-                return found
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return list(self._partition(CUSTOMER_INDEX, keys.customer_partition(customer_id), prefix))
 
 
 @functools.cache
