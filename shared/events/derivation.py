@@ -30,7 +30,8 @@ from shared.events.models import (
 )
 from shared.schema import Contact
 from shared.store import keys
-from shared.store.records import CaseRecord, CaseStatus, CustomerRecord
+from shared.store.items import case_from_item, customer_from_item
+from shared.store.records import CaseStatus
 
 # Event ids are UUIDv5 of (stream record id, event type) in this namespace: a
 # redelivered stream batch republishes the same ids, and consumers dedupe on them.
@@ -139,36 +140,24 @@ def _contact_events(change: StoredChange, _contact_id: str) -> list[EventDraft]:
     return []
 
 
-def _customer(customer_id: str, image: Mapping[str, Any]) -> CustomerRecord:
-    return CustomerRecord.model_validate(
-        {
-            "customer_id": customer_id,
-            "status": image.get("status", "active"),
-            "created_at": image.get("created_at"),
-            "active_case_id": image.get("active_case_id"),
-            "active_case_at": image.get("active_case_at"),
-        }
-    )
-
-
 def _profile_events(change: StoredChange, customer_id: str) -> list[EventDraft]:
     # A profile's later changes (its active case moving) are not events: case and
     # contact events carry them; merges are events of the merge log.
     if change.created is not None:
-        return [EventDraft(EventType.CUSTOMER_CREATED, _customer(customer_id, change.created), customer_id, None)]
+        return [
+            EventDraft(
+                EventType.CUSTOMER_CREATED, customer_from_item(customer_id, dict(change.created)), customer_id, None
+            )
+        ]
     return []
-
-
-def _case(image: Mapping[str, Any]) -> CaseRecord:
-    return CaseRecord.model_validate({name: image.get(name) for name in CaseRecord.model_fields})
 
 
 def _case_events(change: StoredChange, _case_id: str) -> list[EventDraft]:
     if change.created is not None:
-        case = _case(change.created)
+        case = case_from_item(dict(change.created))
         return [EventDraft(EventType.CASE_OPENED, case, case.customer_id, case.case_id)]
     if change.modified is not None:
-        before, after = (_case(image) for image in change.modified)
+        before, after = (case_from_item(dict(image)) for image in change.modified)
         if after == before:
             return []
         closed = after.status is CaseStatus.CLOSED and before.status is not CaseStatus.CLOSED

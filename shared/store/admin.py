@@ -26,6 +26,7 @@ from shared.pagination import InvalidCursor, decode_cursor, encode_cursor
 from shared.schema import Channel, Contact
 from shared.store import keys
 from shared.store.dynamo import DynamoStore
+from shared.store.items import case_from_item, customer_from_item
 from shared.store.records import CaseRecord, CaseStatus, CustomerRecord
 from shared.store.table import CASE_INDEX, CUSTOMER_INDEX, INDEXES
 from shared.store.table_client import Item, dump, is_condition_failure, load
@@ -87,7 +88,7 @@ class AdminStore(DynamoStore):
         profile = found.get(_pair(keys.profile(customer_id)))
         tombstone = found.get(_pair(keys.erasure(customer_id)))
         return CustomerState(
-            profile=self._customer_record(customer_id, profile) if profile else None,
+            profile=customer_from_item(customer_id, profile) if profile else None,
             erased_at=datetime.fromisoformat(tombstone["erased_at"]) if tombstone else None,
             absorbed=frozenset(profile.get("absorbed", ())) if profile else frozenset(),
         )
@@ -113,7 +114,7 @@ class AdminStore(DynamoStore):
         items, next_cursor = self._merged_listing(
             keys.CASE_LISTING_PREFIX, customer_id, TimelineFilter(), limit=limit, cursor=cursor, absorbed=absorbed
         )
-        return [self._case_record(item) for item in items], next_cursor
+        return [case_from_item(item) for item in items], next_cursor
 
     def _merged_listing(
         self,
@@ -244,8 +245,8 @@ class AdminStore(DynamoStore):
             if not is_condition_failure(error):
                 raise
             old: Mapping[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
-            return CaseChange(self._case_record(load(old)), changed=False) if old else None
-        return CaseChange(self._case_record(load(response["Attributes"])), changed=True)
+            return CaseChange(case_from_item(load(old)), changed=False) if old else None
+        return CaseChange(case_from_item(load(response["Attributes"])), changed=True)
 
     # --- erasure --------------------------------------------------------------------------
 

@@ -21,6 +21,16 @@ from shared.identity.suggestions import Suggestion
 from shared.linking import ActiveCase, ThreadHit, reference_key
 from shared.schema import Contact, Identifier
 from shared.store import keys
+from shared.store.items import (
+    active_case_of,
+    case_from_item,
+    case_item,
+    contact_item,
+    customer_from_item,
+    identifier_item,
+    identity_from_item,
+    suggestion_item,
+)
 from shared.store.records import CaseRecord, CustomerRecord, IdentityRecord
 from shared.store.table import CASE_INDEX, CUSTOMER_INDEX
 from shared.store.table_client import Item, TableClient, dump, is_condition_failure, load
@@ -45,17 +55,6 @@ class VersionedContact:
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> VersionedContact:
         return cls(Contact.model_validate_json(item["contact"]), int(item.get("version", 0)))
-
-
-def _active_case(item: Item | None) -> ActiveCase:
-    merged_into = item.get("merged_into") if item else None
-    if not item or "active_case_id" not in item:
-        return ActiveCase(case_id=None, last_activity=None, merged_into=merged_into)
-    return ActiveCase(
-        case_id=item["active_case_id"],
-        last_activity=datetime.fromisoformat(item["active_case_at"]),
-        merged_into=merged_into,
-    )
 
 
 class Lookup:
@@ -144,7 +143,7 @@ class DynamoStore(TableClient):
         version = (expected_version or 0) + 1
         request: dict[str, Any] = {
             "TableName": self._table,
-            "Item": dump({**self._contact_item(contact), "version": version}),
+            "Item": dump({**contact_item(contact), "version": version}),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         if expected_version is None:
@@ -262,7 +261,7 @@ class DynamoStore(TableClient):
         suggested: Sequence[Suggestion] = (),
     ) -> None:
         """The last round trip: the contact, its marker, its thread keys and any case it opened."""
-        items: list[Item] = [self._contact_item(contact)]
+        items: list[Item] = [contact_item(contact)]
         items.append(
             {
                 **keys.message(contact.provider.value, contact.provider_message_id),
@@ -293,14 +292,14 @@ class DynamoStore(TableClient):
         hint_identifier: Identifier | None,
         suggested: Sequence[Suggestion] = (),
     ) -> list[Item]:
-        items: list[Item] = [DynamoStore._suggestion_item(suggestion) for suggestion in suggested]
+        items: list[Item] = [suggestion_item(suggestion) for suggestion in suggested]
         if contact.case_id:
             items += [
                 {**keys.thread(key), "case_id": contact.case_id, "customer_id": contact.customer_id}
                 for key in thread_keys
             ]
         if opened_case:
-            items.append(DynamoStore._case_item(opened_case))
+            items.append(case_item(opened_case))
             items.append(
                 {
                     **keys.thread(reference_key(opened_case.reference)),
@@ -331,11 +330,11 @@ class DynamoStore(TableClient):
 
     def get_customer(self, customer_id: str) -> CustomerRecord | None:
         item = self._get(keys.profile(customer_id))
-        return self._customer_record(customer_id, item) if item else None
+        return customer_from_item(customer_id, item) if item else None
 
     def find_identity(self, identifier: Identifier) -> IdentityRecord | None:
         item = self._get(keys.identifier(identifier))
-        return self._identity(item) if item else None
+        return identity_from_item(item) if item else None
 
     def customer_identities(self, customer_id: str) -> list[IdentityRecord]:
         items, _ = self._query(
@@ -344,89 +343,17 @@ class DynamoStore(TableClient):
             keys.IDENTIFIER_LISTING_PREFIX,
             limit=MAX_IDENTIFIERS,
         )
-        return [self._identity(item) for item in items]
+        return [identity_from_item(item) for item in items]
 
     def get_case(self, case_id: str) -> CaseRecord | None:
         item = self._get(keys.case(case_id))
-        return self._case_record(item) if item else None
+        return case_from_item(item) if item else None
 
     def case_contacts(self, case_id: str, *, limit: int, cursor: str | None) -> tuple[list[Contact], str | None]:
         items, next_key = self._query(
             CASE_INDEX, keys.case_partition(case_id), keys.TIMELINE_PREFIX, limit=limit, cursor=cursor
         )
         return [Contact.model_validate_json(item["contact"]) for item in items], next_key
-
-    # --- item shapes ----------------------------------------------------------------------
-
-    @staticmethod
-    def _contact_item(contact: Contact) -> Item:
-        item: Item = {
-            **keys.contact(contact.contact_id),
-            "type": "contact",
-            "contact": contact.model_dump_json(exclude_none=True),
-            "customer_id": contact.customer_id,
-            "case_id": contact.case_id,
-            "channel": contact.channel.value,
-            "occurred_at": keys.sortable_time(contact.occurred_at),
-        }
-        if contact.customer_id:
-            item["GSI1PK"] = keys.customer_partition(contact.customer_id)
-            item["GSI1SK"] = keys.timeline_sort(contact.occurred_at, contact.contact_id)
-        if contact.case_id:
-            item["GSI2PK"] = keys.case_partition(contact.case_id)
-            item["GSI2SK"] = keys.timeline_sort(contact.occurred_at, contact.contact_id)
-        return item
-
-    @staticmethod
-    def _suggestion_item(suggestion: Suggestion) -> Item:
-        return {
-            **keys.suggestion(suggestion.contact_id, suggestion.claim_key),
-            "type": "suggestion",
-            "contact_id": suggestion.contact_id,
-            "customer_id": suggestion.customer_id,
-            "identifier": suggestion.identifier.model_dump(mode="json"),
-            "candidate_customer_id": suggestion.candidate_customer_id,
-            "case_id": suggestion.case_id,
-            "evidence": suggestion.evidence,
-        }
-
-    @staticmethod
-    def _case_item(record: CaseRecord) -> Item:
-        item: Item = {
-            **keys.case(record.case_id),
-            "type": "case",
-            **record.model_dump(mode="json"),
-        }
-        if record.customer_id:
-            item["GSI1PK"] = keys.customer_partition(record.customer_id)
-            item["GSI1SK"] = keys.case_listing_sort(record.opened_at, record.case_id)
-        return item
-
-    @staticmethod
-    def _customer_record(customer_id: str, item: Item) -> CustomerRecord:
-        active = _active_case(item)
-        return CustomerRecord(
-            customer_id=customer_id,
-            status=item.get("status", "active"),
-            created_at=datetime.fromisoformat(item["created_at"]),
-            active_case_id=active.case_id,
-            active_case_at=active.last_activity,
-        )
-
-    @staticmethod
-    def _case_record(item: Item) -> CaseRecord:
-        return CaseRecord.model_validate({name: item.get(name) for name in CaseRecord.model_fields})
-
-    @staticmethod
-    def _identity(item: Item) -> IdentityRecord:
-        return IdentityRecord.model_validate(
-            {
-                "identifier": {"kind": item["kind"], "value": item["value"], "assurance": item["assurance"]},
-                "customer_id": item["customer_id"],
-                "assurance": item["assurance"],
-                "first_seen": item["first_seen"],
-            }
-        )
 
     # --- mechanics ------------------------------------------------------------------------
 
@@ -455,22 +382,8 @@ class DynamoStore(TableClient):
             if not is_condition_failure(error):
                 raise
             old: Mapping[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
-            return _active_case(load(old) if old else None)
+            return active_case_of(load(old) if old else None)
         return None
-
-
-def identifier_item(identifier: Identifier, customer_id: str, at: datetime) -> Item:
-    """The `IDN#` item that says who owns an identifier, and lists it under its customer (GSI1)."""
-    return {
-        **keys.identifier(identifier),
-        "customer_id": customer_id,
-        "kind": identifier.kind.value,
-        "value": identifier.value,
-        "assurance": identifier.assurance.value,
-        "first_seen": keys.sortable_time(at),
-        "GSI1PK": keys.customer_partition(customer_id),
-        "GSI1SK": keys.identifier_listing_sort(identifier),
-    }
 
 
 @functools.cache

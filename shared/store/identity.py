@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from shared.config import get_settings
 from shared.schema import Assurance, Identifier, IdentifierKind
 from shared.store import keys
-from shared.store.dynamo import identifier_item
+from shared.store.items import identifier_item
 from shared.store.records import OwnedIdentifier, Profile
 from shared.store.table import CUSTOMER_INDEX
 from shared.store.table_client import Item, TableClient, dump, is_condition_failure
