@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.events.models import EventType
 
 # The retention values CloudWatch Logs accepts, in the order of aws_logs.RetentionDays.
 LOG_RETENTION_DAYS = (
@@ -50,6 +52,45 @@ def _string_list(value: object) -> object:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+class EventDestination(BaseModel):
+    """`eventDestination`: the one HTTPS endpoint (a CRM's) that the bus's events are sent to."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)  # a typo must fail the synth
+
+    url: str = Field(pattern=r"^https://[^/]+(/.*)?$")
+    auth: Literal["apiKey", "oauth", "basic"]
+    api_key_name: str = Field(default="x-api-key", alias="apiKeyName", min_length=1)
+    oauth_token_url: str | None = Field(default=None, alias="oauthTokenUrl", pattern=r"^https://[^/]+(/.*)?$")
+    oauth_client_id: str | None = Field(default=None, alias="oauthClientId", min_length=1)
+    oauth_scope: str | None = Field(default=None, alias="oauthScope", min_length=1)
+    basic_username: str | None = Field(default=None, alias="basicUsername", min_length=1)
+    rate_limit_per_second: int = Field(default=10, alias="rateLimitPerSecond", ge=1, le=300)
+    event_types: tuple[EventType, ...] = Field(default=(), alias="eventTypes")  # none: every event
+    max_event_age_hours: int = Field(default=24, alias="maxEventAgeHours", ge=1, le=24)
+    retry_attempts: int = Field(default=185, alias="retryAttempts", ge=0, le=185)
+    # CloudFormation reads the secret only when it creates or updates the connection:
+    # changing this after put-secret-value makes it update the connection with the new value.
+    secret_revision: str = Field(default="1", alias="secretRevision", pattern=r"^[A-Za-z0-9._-]{1,32}$")
+
+    @field_validator("event_types", mode="before")
+    @classmethod
+    def _types(cls, value: object) -> object:
+        return _string_list(value)
+
+    @field_validator("secret_revision", mode="before")
+    @classmethod
+    def _revision(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+    @model_validator(mode="after")
+    def _credentials_of_the_auth(self) -> EventDestination:
+        if self.auth == "oauth" and not (self.oauth_token_url and self.oauth_client_id):
+            raise ValueError("eventDestination with auth oauth needs oauthTokenUrl and oauthClientId")
+        if self.auth == "basic" and not self.basic_username:
+            raise ValueError("eventDestination with auth basic needs basicUsername")
+        return self
+
+
 class DeploySettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
@@ -72,6 +113,7 @@ class DeploySettings(BaseModel):
     mail_retention_days: int | None = Field(default=None, alias="mailRetentionDays", gt=0)
     event_archive_days: int = Field(default=30, alias="eventArchiveDays", ge=0)
     connect_shard_count: int = Field(default=1, alias="connectShardCount", ge=1)
+    event_destination: EventDestination | None = Field(default=None, alias="eventDestination")
     # false: an empty placeholder layer instead of pip, so synth is hermetic (the infra tests).
     bundle: bool = True
 
@@ -79,6 +121,12 @@ class DeploySettings(BaseModel):
     @classmethod
     def _lists(cls, value: object) -> object:
         return _string_list(value)
+
+    @field_validator("event_destination", mode="before")
+    @classmethod
+    def _object(cls, value: object) -> object:
+        """`-c 'eventDestination={...}'` arrives as a JSON string."""
+        return json.loads(value) if isinstance(value, str) else value
 
     @field_validator("log_retention_days")
     @classmethod

@@ -11,6 +11,7 @@ from constructs import Construct
 
 from infra.cdk.access import GrantableResources, grant_access
 from infra.cdk.bundling import LayerRecipe, build_dependency_layer, placeholder_layer, runtime_dependencies
+from infra.cdk.event_destination import EventDestinationRule
 from infra.cdk.events import ThreadlineEventBus
 from infra.cdk.function import RUNTIME, ThreadlineFunction
 from infra.cdk.http_api import ThreadlineHttpApi
@@ -62,6 +63,7 @@ class ThreadlineStack(Stack):
             if Access.EVENT_BUS_PUT in needed
             else None
         )
+        self.event_destination = self._event_destination(settings)
         self.http = ThreadlineHttpApi(self, "Http", settings=settings, log_retention=retention)
         topics = NotificationTopics(self, "Notifications")
         self.sources = EventSources(
@@ -130,11 +132,24 @@ class ThreadlineStack(Stack):
             alarm_email=settings.alarm_email,
             api=self.http,
             ingest_queue=self.ingest.queue,
-            dead_letter_queues=[self.ingest.dead_letters, *self.sources.failure_queues],
+            dead_letter_queues=[
+                self.ingest.dead_letters,
+                *self.sources.failure_queues,
+                *([self.event_destination.dead_letters] if self.event_destination else []),
+            ],
             functions=list(self.functions.values()),
             oldest_message_alarm_seconds=settings.oldest_message_alarm_seconds,
         )
         self._outputs(secrets)
+
+    def _event_destination(self, settings: DeploySettings) -> EventDestinationRule | None:
+        if settings.event_destination is None:
+            return None
+        if self.events is None:
+            raise ValueError("eventDestination needs the event bus, which only the events function brings")
+        return EventDestinationRule(
+            self, "EventDestination", stage=settings.stage, bus=self.events.bus, destination=settings.event_destination
+        )
 
     def _outputs(self, secrets: ChannelSecrets) -> None:
         CfnOutput(self, "TableName", value=self.table.table_name)
@@ -145,6 +160,16 @@ class ThreadlineStack(Stack):
             CfnOutput(self, "MailBucketName", value=self.mail.bucket.bucket_name)
         if self.events:
             CfnOutput(self, "EventBusName", value=self.events.bus.event_bus_name)
+        if self.event_destination:
+            CfnOutput(
+                self,
+                "SecretEventDestinationCredential",
+                value=self.event_destination.secret_name,
+                description="aws secretsmanager put-secret-value --secret-id ... --secret-string ..., "
+                "then deploy with a new eventDestination.secretRevision",
+            )
+            CfnOutput(self, "EventDestinationDeadLetterQueueUrl", value=self.event_destination.dead_letters.queue_url)
+            CfnOutput(self, "EventDestinationRuleArn", value=self.event_destination.rule.rule_arn)
         for name, secret_name in secrets.names.items():
             CfnOutput(
                 self,

@@ -1,4 +1,5 @@
-"""Resources made only on demand: every source, the mail bucket, a custom domain, a disabled channel.
+"""Resources made only on demand: every source, the mail bucket, a custom domain, a disabled channel,
+the event destination.
 
 The topology gets example specs for each source and access kind no real spec
 uses yet, so these constructs are synthesized and checked before the channel
@@ -15,12 +16,20 @@ import pytest
 
 from infra import topology
 from infra.cdk import bundling
+from infra.cdk.event_destination import secret_name
 from infra.topology import Access, FunctionSpec, Route, Source
 from tests.infra.synth import Synthesized, actions_of, synthesize
 
 pytestmark = pytest.mark.infra
 
 DOMAIN = "hooks.example.com"
+EVENT_DESTINATION = {
+    "url": "https://crm.example.com/hooks/threadline",
+    "auth": "apiKey",
+    "apiKeyName": "x-threadline-key",
+    "eventTypes": ["contact.received", "case.opened"],
+    "rateLimitPerSecond": 5,
+}
 EXAMPLES = (
     FunctionSpec(
         name="example_connect",
@@ -79,6 +88,7 @@ def full_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized
             certificateArn="arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
             alarmEmail="ops@example.com",
             mailRetentionDays=400,
+            eventDestination=EVENT_DESTINATION,
         )
 
 
@@ -109,7 +119,7 @@ def test_a_disabled_channel_has_no_function_route_secret_or_output(full_stack: S
     assert "POST /webhooks/twilio/sms" not in route_keys
     still_read = {name for spec in topology.enabled_functions(frozenset({"twilio_sms"})) for name in spec.secrets}
     made = {secret["Name"] for secret in of_type(full_stack, "AWS::SecretsManager::Secret")}
-    assert made == {f"threadline/prod/{name}" for name in still_read}
+    assert made == {f"threadline/prod/{name}" for name in still_read} | {secret_name("prod")}
     assert "WebhookUrlTwilioSms" not in full_stack.cfn["Outputs"]
 
 
@@ -231,3 +241,61 @@ def test_every_dead_letter_queue_has_an_alarm_and_alarms_are_mailed(full_stack: 
     assert [s["Endpoint"] for s in of_type(full_stack, "AWS::SNS::Subscription") if s["Protocol"] == "email"] == [
         "ops@example.com"
     ]
+
+
+def test_events_reach_the_destination_as_the_bare_envelope_with_retries_then_an_alarmed_dead_letter_queue(
+    full_stack: Synthesized,
+) -> None:
+    (destination_id,) = full_stack.resources("AWS::Events::ApiDestination")
+    (bus_id,) = full_stack.resources("AWS::Events::EventBus")
+    (rule,) = [rule for rule in of_type(full_stack, "AWS::Events::Rule") if rule["EventBusName"] == {"Ref": bus_id}]
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [destination_id, "Arn"]}
+    assert target["InputPath"] == "$.detail"
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 24 * 3600, "MaximumRetryAttempts": 185}
+    queue_id = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    assert full_stack.cfn["Resources"][queue_id]["Properties"]["SqsManagedSseEnabled"] is True
+    (policy,) = [p for p in of_type(full_stack, "AWS::SQS::QueuePolicy") if p["Queues"] == [{"Ref": queue_id}]]
+    assert tls_only(policy["PolicyDocument"]["Statement"])
+    assert any(
+        statement.get("Principal") == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+        for statement in policy["PolicyDocument"]["Statement"]
+    )
+    assert any(
+        alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue_id, "QueueName"]}
+        for alarm in of_type(full_stack, "AWS::CloudWatch::Alarm")
+    )
+
+
+def test_the_destination_rule_matches_threadline_events_of_the_configured_types_only(full_stack: Synthesized) -> None:
+    (destination_id,) = full_stack.resources("AWS::Events::ApiDestination")
+    (rule,) = [
+        rule
+        for rule in of_type(full_stack, "AWS::Events::Rule")
+        if rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [destination_id, "Arn"]}
+    ]
+    assert rule["EventPattern"] == {"source": ["threadline"], "detail-type": ["contact.received", "case.opened"]}
+
+
+def test_the_destination_posts_to_the_configured_url_with_an_api_key_from_the_stacks_secret(
+    full_stack: Synthesized,
+) -> None:
+    (destination,) = of_type(full_stack, "AWS::Events::ApiDestination")
+    assert destination["InvocationEndpoint"] == EVENT_DESTINATION["url"]
+    assert destination["HttpMethod"] == "POST"
+    assert destination["InvocationRateLimitPerSecond"] == 5
+    (connection_id,) = full_stack.resources("AWS::Events::Connection")
+    assert destination["ConnectionArn"] == {"Fn::GetAtt": [connection_id, "Arn"]}
+    connection = full_stack.cfn["Resources"][connection_id]["Properties"]
+    assert connection["AuthorizationType"] == "API_KEY"
+    api_key = connection["AuthParameters"]["ApiKeyAuthParameters"]
+    assert api_key["ApiKeyName"] == "x-threadline-key"
+    secrets = full_stack.resources("AWS::SecretsManager::Secret")
+    (secret_id,) = [key for key, secret in secrets.items() if secret["Properties"]["Name"] == secret_name("prod")]
+    # A dynamic reference CloudFormation resolves at deploy time: the template holds no key.
+    assert api_key["ApiKeyValue"] == {
+        "Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}"]]
+    }
+    assert "SecretString" not in secrets[secret_id]["Properties"]
+    outputs = {"SecretEventDestinationCredential", "EventDestinationDeadLetterQueueUrl", "EventDestinationRuleArn"}
+    assert outputs <= set(full_stack.cfn["Outputs"])
