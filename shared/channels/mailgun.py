@@ -13,11 +13,11 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.email.contacts import Delivery, digest_id
+from shared.email.contacts import Delivery
 from shared.email.formdata import FormData, form_data
 from shared.email.limits import EmailLimits
-from shared.email.mime import parse_fields, parse_message
 from shared.email.parsed import AttachmentPart, ParsedEmail, attachment_part
+from shared.email.posted import PostedFields, parse_posted
 from shared.schema import Provider
 from shared.webhooks.errors import InvalidSignature
 from shared.webhooks.request import WebhookRequest
@@ -89,22 +89,13 @@ def _attachments(form: FormData) -> list[AttachmentPart]:
     ]
 
 
+def _posted_fields(form: FormData) -> PostedFields:
+    return PostedFields(_header_block(form), form.text("body-plain"), form.text("body-html"), _attachments(form))
+
+
 def parse(request: WebhookRequest, limits: EmailLimits) -> tuple[ParsedEmail, Delivery]:
     form = form_data(request)
-    raw = form.fields.get(RAW_FIELD)
-    if raw is not None:
-        parsed, fallback_id = parse_message(raw, limits), digest_id(raw)
-    else:
-        headers = _header_block(form)
-        text = form.text("body-plain")
-        parsed = parse_fields(
-            headers,
-            plain=text,
-            html=form.text("body-html"),
-            attachments=_attachments(form),
-            limits=limits,
-        )
-        fallback_id = digest_id(headers, (text or "").encode())
+    parsed, fallback_id = parse_posted(form.fields.get(RAW_FIELD), lambda: _posted_fields(form), limits)
     delivery = Delivery(
         provider=Provider.MAILGUN,
         received_at=request.received_at,

@@ -11,11 +11,11 @@ import base64
 import binascii
 from typing import Any
 
-from shared.email.contacts import Delivery, digest_id
+from shared.email.contacts import Delivery
 from shared.email.formdata import FormData, form_data
 from shared.email.limits import EmailLimits
-from shared.email.mime import parse_fields, parse_message
 from shared.email.parsed import AttachmentPart, ParsedEmail, attachment_part
+from shared.email.posted import PostedFields, parse_posted
 from shared.schema import Provider
 from shared.webhooks.request import WebhookRequest
 from shared.webhooks.signatures import require_match
@@ -86,23 +86,19 @@ def _envelope_recipient(form: FormData) -> str | None:
     return str(recipients[0]) if isinstance(recipients, list) and recipients else None
 
 
+def _posted_fields(form: FormData) -> PostedFields:
+    charsets = _charsets(form)
+    return PostedFields(
+        _header_block(form, charsets),
+        form.text("text", charsets.get("text", "utf-8")),
+        form.text("html", charsets.get("html", "utf-8")),
+        _attachments(form),
+    )
+
+
 def parse(request: WebhookRequest, limits: EmailLimits) -> tuple[ParsedEmail, Delivery]:
     form = form_data(request)
-    raw = form.fields.get(RAW_FIELD)
-    if raw is not None:
-        parsed, fallback_id = parse_message(raw, limits), digest_id(raw)
-    else:
-        charsets = _charsets(form)
-        headers = _header_block(form, charsets)
-        text = form.text("text", charsets.get("text", "utf-8"))
-        parsed = parse_fields(
-            headers,
-            plain=text,
-            html=form.text("html", charsets.get("html", "utf-8")),
-            attachments=_attachments(form),
-            limits=limits,
-        )
-        fallback_id = digest_id(headers, (text or "").encode())
+    parsed, fallback_id = parse_posted(form.fields.get(RAW_FIELD), lambda: _posted_fields(form), limits)
     delivery = Delivery(
         provider=Provider.SENDGRID,
         received_at=request.received_at,
