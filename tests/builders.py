@@ -312,3 +312,15 @@ def cases_of(customer_id: str) -> tuple[list[CaseRecord], str | None]:
     from shared.store.admin import get_admin_store
 
     return get_admin_store().merged_cases(customer_id, limit=10, cursor=None)
+
+
+def stored_contact(provider: str, message_id: str) -> Contact:
+    """The contact the processor stored for a provider message; fails the test if there is none."""
+    from shared.store.dynamo import get_store
+
+    store = get_store()
+    contact_id = store.find_contact_id(provider, message_id)
+    assert contact_id, f"{provider} {message_id} was not stored"
+    contact = store.get_contact(contact_id)
+    assert contact is not None
+    return contact

@@ -26,6 +26,7 @@ from tests.builders import (
     kinesis_event,
     sms_contact,
     sqs_event,
+    stored_contact,
     timeline_of,
 )
 from tests.conftest import Account
@@ -53,15 +54,6 @@ def parsed(name: str, **changes: Any) -> Contact:
 
 def process(*contacts: Contact) -> None:
     processor_handler(sqs_event([ContactMessage(contact=c) for c in contacts]), FakeContext())  # type: ignore[arg-type]
-
-
-def stored(provider: str, message_id: str) -> Contact:
-    store = get_store()
-    contact_id = store.find_contact_id(provider, message_id)
-    assert contact_id, f"{provider} {message_id} was not stored"
-    contact = store.get_contact(contact_id)
-    assert contact is not None
-    return contact
 
 
 # --- parsing --------------------------------------------------------------------------------
@@ -191,7 +183,10 @@ def test_a_transfer_threads_onto_the_case_of_the_contact_it_continues(aws: Accou
     process(parsed("voice_inbound.json"))
     process(parsed("voice_transfer.json"))
 
-    first, transfer = stored("connect", VOICE_ID), stored("connect", "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a")
+    first, transfer = (
+        stored_contact("connect", VOICE_ID),
+        stored_contact("connect", "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"),
+    )
     assert transfer.case_id == first.case_id is not None
     assert transfer.link is not None and transfer.link.rule is LinkRule.THREAD
 
@@ -209,7 +204,10 @@ def test_a_transferred_anonymous_chat_still_threads_onto_the_chats_case(aws: Acc
         )
     )
 
-    first, transfer = stored("connect", chat["ContactId"]), stored("connect", "7e6d5c4b-3a29-4187-9f6e-5d4c3b2a1908")
+    first, transfer = (
+        stored_contact("connect", chat["ContactId"]),
+        stored_contact("connect", "7e6d5c4b-3a29-4187-9f6e-5d4c3b2a1908"),
+    )
     assert first.link is not None and first.link.rule is LinkRule.ANONYMOUS
     assert transfer.case_id == first.case_id is not None
     assert transfer.link is not None and transfer.link.rule is LinkRule.THREAD
@@ -221,7 +219,7 @@ def test_redelivered_records_keep_one_contact_with_the_newest_copy_whatever_the_
     process(older)
     process(newer)
 
-    contact = stored("connect", VOICE_ID)
+    contact = stored_contact("connect", VOICE_ID)
     assert contact.revision is not None and contact.revision.updated_at == newer.revision.updated_at  # type: ignore[union-attr]
     assert contact.content.recording_url == newer.content.recording_url
     timeline, _ = timeline_of(contact.customer_id or "")
@@ -232,7 +230,7 @@ def test_connect_call_from_a_number_that_texted_lands_on_the_texts_case(aws: Acc
     process(sms_contact("SM1", "+14155550123", at=datetime(2026, 11, 3, 13, 0, tzinfo=UTC)))
     process(parsed("voice_inbound.json"))
 
-    sms, call = stored("twilio", "SM1"), stored("connect", VOICE_ID)
+    sms, call = stored_contact("twilio", "SM1"), stored_contact("connect", VOICE_ID)
     assert call.customer_id == sms.customer_id is not None
     assert call.case_id == sms.case_id
 
@@ -240,16 +238,16 @@ def test_connect_call_from_a_number_that_texted_lands_on_the_texts_case(aws: Acc
 def test_case_reference_typed_into_the_ivr_brings_the_call_onto_that_case(aws: Account) -> None:
     # Given a customer whose SMS opened a case, and a call from another number quoting its reference
     process(sms_contact("SM1", "+14155550199", at=datetime(2026, 11, 1, 9, 0, tzinfo=UTC)))
-    case = stored("twilio", "SM1").case_id
+    case = stored_contact("twilio", "SM1").case_id
     assert case
     process(parsed("voice_inbound.json", Attributes={"caseReference": ids.case_reference(case)}))
 
     # Then the call is on that case for context, marked claimed: the caller proved nothing
-    call = stored("connect", VOICE_ID)
+    call = stored_contact("connect", VOICE_ID)
     assert call.case_id == case
     assert call.link is not None and call.link.rule is LinkRule.REFERENCE
     assert call.link.assurance is Assurance.CLAIMED
-    assert call.customer_id != stored("twilio", "SM1").customer_id
+    assert call.customer_id != stored_contact("twilio", "SM1").customer_id
     assert get_store().get_customer(call.customer_id or "") is not None  # the new caller is a customer of their own
 
 

@@ -11,22 +11,20 @@ from functions.eum.handler import lambda_handler as eum_handler
 from functions.processor.handler import lambda_handler as processor_handler
 from shared.ingest import ContactMessage
 from shared.queue import QueueUnavailable
-from shared.schema import Assurance, Channel, Contact, Provider
-from shared.store.dynamo import get_store
-from tests.builders import FakeContext, contacts_from_queue, event_fixture, sms_contact, sns_event, sqs_event
+from shared.schema import Assurance, Channel, Provider
+from tests.builders import (
+    FakeContext,
+    contacts_from_queue,
+    event_fixture,
+    sms_contact,
+    sns_event,
+    sqs_event,
+    stored_contact,
+)
 from tests.conftest import Account
 
 INBOUND = event_fixture("eum", "inbound_sms.json").decode()
 MESSAGE_ID = "b2f1e7a4-9c3d-5e8f-a1b2-c3d4e5f6a7b8"
-
-
-def stored(provider: str, message_id: str) -> Contact:
-    store = get_store()
-    contact_id = store.find_contact_id(provider, message_id)
-    assert contact_id, f"{provider} {message_id} was not stored"
-    contact = store.get_contact(contact_id)
-    assert contact is not None
-    return contact
 
 
 def test_stored_sns_notification_becomes_an_sms_from_the_customers_number(aws: Account) -> None:
@@ -91,6 +89,6 @@ def test_eum_sms_and_twilio_sms_from_one_number_are_one_customer_on_one_case(aws
         sqs_event([ContactMessage(contact=c) for c in contacts_from_queue(aws.queued_bodies())]), FakeContext()
     )  # type: ignore[arg-type]
 
-    twilio, eum = stored("twilio", "SM1"), stored("eum", MESSAGE_ID)
+    twilio, eum = stored_contact("twilio", "SM1"), stored_contact("eum", MESSAGE_ID)
     assert eum.customer_id == twilio.customer_id is not None
     assert eum.case_id == twilio.case_id

@@ -19,7 +19,7 @@ from shared.events.models import EventType
 from shared.events.publisher import get_event_publisher
 from shared.schema import Contact, Content
 from shared.store.dynamo import get_store
-from tests.builders import sms_contact
+from tests.builders import sms_contact, stored_contact
 from tests.conftest import Account
 from tests.streams import Stream, publish, published
 
@@ -29,10 +29,7 @@ STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/threadline-test/stre
 
 
 def stored(sid: str) -> Contact:
-    store = get_store()
-    contact = store.get_contact(store.find_contact_id("twilio", sid) or "")
-    assert contact is not None
-    return contact
+    return stored_contact("twilio", sid)
 
 
 def test_first_sms_of_a_new_customer_yields_customer_created_case_opened_and_contact_received(

@@ -6,14 +6,14 @@ from functions.meta.handler import lambda_handler as meta_webhook
 from functions.processor.handler import lambda_handler as processor
 from functions.twilio_sms.handler import lambda_handler as twilio_webhook
 from shared.ingest import ContactMessage
-from shared.schema import Contact, LinkRule
-from shared.store.dynamo import get_store
+from shared.schema import LinkRule
 from tests.builders import (
     FakeContext,
     event_fixture,
     meta_event,
     sms_form,
     sqs_event,
+    stored_contact,
     timeline_of,
     twilio_form_event,
 )
@@ -27,20 +27,12 @@ def deliver(account: Account, event: dict[str, object], webhook: object = meta_w
     processor(sqs_event(messages), FakeContext())  # type: ignore[arg-type]
 
 
-def stored(provider: str, message_id: str) -> Contact:
-    contact_id = get_store().find_contact_id(provider, message_id)
-    assert contact_id, f"{message_id} was not stored"
-    contact = get_store().get_contact(contact_id)
-    assert contact is not None
-    return contact
-
-
 def test_whatsapp_and_sms_from_one_number_are_one_customer(aws: Account) -> None:
     deliver(aws, meta_event(event_fixture("meta", "whatsapp_text.json")))
     deliver(aws, twilio_form_event("/webhooks/twilio/sms", sms_form("SM1", sender="+14155550123")), twilio_webhook)
 
-    whatsapp = stored("meta", "wamid.HBgLMTQxNTU1NTAxMjMVAgASGBQzQUI1RjA5QjY2QTQ4QTlBRDY1OAA=")
-    sms = stored("twilio", "SM1")
+    whatsapp = stored_contact("meta", "wamid.HBgLMTQxNTU1NTAxMjMVAgASGBQzQUI1RjA5QjY2QTQ4QTlBRDY1OAA=")
+    sms = stored_contact("twilio", "SM1")
     assert whatsapp.customer_id is not None
     assert sms.customer_id == whatsapp.customer_id
 
@@ -48,7 +40,7 @@ def test_whatsapp_and_sms_from_one_number_are_one_customer(aws: Account) -> None
 def test_an_echo_alone_never_opens_a_case(aws: Account) -> None:
     deliver(aws, meta_event(event_fixture("meta", "messenger_echo.json")))
 
-    echo = stored("meta", "m_Ech0AgEnTrEpLyQwErTyUiOpAsDfGhJkLzXcVbNm5566778899qWeRtYuIoPaSdFg")
+    echo = stored_contact("meta", "m_Ech0AgEnTrEpLyQwErTyUiOpAsDfGhJkLzXcVbNm5566778899qWeRtYuIoPaSdFg")
     assert echo.case_id is None
     assert echo.link is not None
     assert echo.link.rule is LinkRule.NO_CASE
@@ -58,8 +50,8 @@ def test_an_echo_joins_the_case_its_customer_opened(aws: Account) -> None:
     deliver(aws, meta_event(event_fixture("meta", "messenger_text.json")))
     deliver(aws, meta_event(event_fixture("meta", "messenger_echo.json")))
 
-    question = stored("meta", "m_Xy2CbQwV7tLr0dM9aPq3nZkUeHf5sJ1oGiYvB8xN4wE6cT0hR-lKaOuDmSpFjWgIzQ")
-    answer = stored("meta", "m_Ech0AgEnTrEpLyQwErTyUiOpAsDfGhJkLzXcVbNm5566778899qWeRtYuIoPaSdFg")
+    question = stored_contact("meta", "m_Xy2CbQwV7tLr0dM9aPq3nZkUeHf5sJ1oGiYvB8xN4wE6cT0hR-lKaOuDmSpFjWgIzQ")
+    answer = stored_contact("meta", "m_Ech0AgEnTrEpLyQwErTyUiOpAsDfGhJkLzXcVbNm5566778899qWeRtYuIoPaSdFg")
     assert answer.customer_id == question.customer_id is not None
     assert answer.case_id == question.case_id is not None
 
@@ -69,6 +61,6 @@ def test_a_replayed_delivery_stores_one_contact(aws: Account) -> None:
     deliver(aws, event)
     deliver(aws, event)
 
-    contact = stored("meta", "m_Xy2CbQwV7tLr0dM9aPq3nZkUeHf5sJ1oGiYvB8xN4wE6cT0hR-lKaOuDmSpFjWgIzQ")
+    contact = stored_contact("meta", "m_Xy2CbQwV7tLr0dM9aPq3nZkUeHf5sJ1oGiYvB8xN4wE6cT0hR-lKaOuDmSpFjWgIzQ")
     timeline, _ = timeline_of(contact.customer_id or "")
     assert len(timeline) == 1

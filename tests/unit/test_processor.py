@@ -10,9 +10,8 @@ import pytest
 
 from functions.processor.handler import lambda_handler
 from shared.ingest import ContactMessage
-from shared.schema import Direction, LinkRule
-from shared.store.dynamo import get_store
-from tests.builders import FakeContext, cases_of, sms_contact, sqs_event, timeline_of
+from shared.schema import Contact, Direction, LinkRule
+from tests.builders import FakeContext, cases_of, sms_contact, sqs_event, stored_contact, timeline_of
 from tests.conftest import Account
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -23,13 +22,8 @@ def process(*contacts: object) -> dict[str, object]:
     return lambda_handler(sqs_event(messages), FakeContext())  # type: ignore[arg-type]
 
 
-def stored(sid: str):  # type: ignore[no-untyped-def]
-    store = get_store()
-    contact_id = store.find_contact_id("twilio", sid)
-    assert contact_id, f"{sid} was not stored"
-    contact = store.get_contact(contact_id)
-    assert contact is not None
-    return contact
+def stored(sid: str) -> Contact:
+    return stored_contact("twilio", sid)
 
 
 def test_two_sms_from_one_number_share_customer_and_case(aws: Account) -> None:

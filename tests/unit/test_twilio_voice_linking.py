@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from functions.processor.handler import lambda_handler as processor_handler
 from functions.twilio_voice.handler import lambda_handler as voice_handler
 from shared.ingest import ContactMessage
-from shared.schema import Contact, LinkRule
-from shared.store.dynamo import get_store
+from shared.schema import LinkRule
 from tests.builders import (
     FakeContext,
     contacts_from_queue,
     sms_contact,
     sqs_event,
+    stored_contact,
     timeline_of,
     twilio_voice_event,
     voice_fixture,
@@ -37,20 +37,11 @@ def text(sid: str, at: datetime, sender: str = CALLER) -> None:
     processor_handler(sqs_event([ContactMessage(contact=sms_contact(sid, sender, at=at))]), FakeContext())  # type: ignore[arg-type]
 
 
-def stored(provider: str, message_id: str) -> Contact:
-    store = get_store()
-    contact_id = store.find_contact_id(provider, message_id)
-    assert contact_id, f"{provider} {message_id} was not stored"
-    contact = store.get_contact(contact_id)
-    assert contact is not None
-    return contact
-
-
 def test_call_from_a_number_that_texted_is_on_the_texts_case_while_it_rings(aws: Account) -> None:
     text("SM1", T0)
     deliver(aws, (voice_fixture("incoming.json"), None))
 
-    sms, call = stored("twilio", "SM1"), stored("twilio", voice_fixture("incoming.json")["CallSid"])
+    sms, call = stored_contact("twilio", "SM1"), stored_contact("twilio", voice_fixture("incoming.json")["CallSid"])
     assert call.content.status == "ringing"
     assert call.customer_id == sms.customer_id is not None
     assert call.case_id == sms.case_id
@@ -67,7 +58,7 @@ def test_sms_after_a_call_from_the_same_number_joins_the_calls_customer_and_case
     )
     text("SM2", datetime.now(UTC) + timedelta(minutes=5))
 
-    call, sms = stored("twilio", voice_fixture("incoming.json")["CallSid"]), stored("twilio", "SM2")
+    call, sms = stored_contact("twilio", voice_fixture("incoming.json")["CallSid"]), stored_contact("twilio", "SM2")
     assert sms.customer_id == call.customer_id is not None
     assert sms.case_id == call.case_id
     assert call.content.status == "completed" and call.content.transcript
@@ -83,8 +74,8 @@ def test_withheld_number_never_matches_anyone(aws: Account) -> None:
     deliver(aws, (first, None), (second, None))
 
     # Then each call is anonymous, on a case of its own
-    calls = [stored("twilio", form["CallSid"]) for form in (first, second)]
+    calls = [stored_contact("twilio", form["CallSid"]) for form in (first, second)]
     assert [call.customer_id for call in calls] == [None, None]
     assert all(call.link is not None and call.link.rule is LinkRule.ANONYMOUS for call in calls)
-    assert len({call.case_id for call in calls} | {stored("twilio", "SM1").case_id}) == 3
-    assert timeline_of(stored("twilio", "SM1").customer_id or "")[0] == [stored("twilio", "SM1")]
+    assert len({call.case_id for call in calls} | {stored_contact("twilio", "SM1").case_id}) == 3
+    assert timeline_of(stored_contact("twilio", "SM1").customer_id or "")[0] == [stored_contact("twilio", "SM1")]

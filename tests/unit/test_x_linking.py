@@ -8,8 +8,7 @@ from functions.processor.handler import lambda_handler as processor
 from functions.x.handler import lambda_handler as x_webhook
 from shared.ingest import ContactMessage
 from shared.schema import Contact, LinkRule
-from shared.store.dynamo import get_store
-from tests.builders import FakeContext, event_fixture, sqs_event, x_event
+from tests.builders import FakeContext, event_fixture, sqs_event, stored_contact, x_event
 from tests.conftest import Account
 
 
@@ -20,11 +19,7 @@ def deliver(account: Account, body: bytes) -> None:
 
 
 def stored(post_id: str) -> Contact:
-    contact_id = get_store().find_contact_id("x", post_id)
-    assert contact_id, f"{post_id} was not stored"
-    contact = get_store().get_contact(contact_id)
-    assert contact is not None
-    return contact
+    return stored_contact("x", post_id)
 
 
 def test_mention_our_reply_and_their_reply_share_one_case_by_thread(aws: Account) -> None:
