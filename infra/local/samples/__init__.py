@@ -6,8 +6,10 @@ SAMPLES; the signing uses the same functions the webhooks verify with.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,12 @@ class SignedRequest:
 
 
 SampleBuilder = Callable[[SampleOptions], SignedRequest]
+
+
+def signed_json(path: str, payload: Mapping[str, Any], header: str, sign: Callable[[bytes], str]) -> SignedRequest:
+    """A JSON POST whose `header` carries `sign(body)`, computed over the exact bytes sent."""
+    body = json.dumps(payload).encode()
+    return SignedRequest("POST", path, body, {"Content-Type": "application/json", header: sign(body)})
 
 
 def _registry() -> dict[str, SampleBuilder]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from datetime import UTC, datetime
 
-from infra.local.samples import SampleOptions, SignedRequest
+from infra.local.samples import SampleOptions, SignedRequest, signed_json
 from shared.channels.app import SIGNATURE_HEADER, signature
 from shared.config import get_secret
 
@@ -24,10 +23,6 @@ def build(options: SampleOptions) -> SignedRequest:
         "customer": {"app_customer_id": options.recipient or DEFAULT_ACCOUNT, "verified": verified},
         "message": {"text": options.text},
     }
-    body = json.dumps(payload).encode()
     stamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        SIGNATURE_HEADER: f"t={stamp},v1={signature(get_secret('APP_WEBHOOK_SECRET'), stamp, body)}",
-    }
-    return SignedRequest("POST", PATH, body, headers)
+    secret = get_secret("APP_WEBHOOK_SECRET")
+    return signed_json(PATH, payload, SIGNATURE_HEADER, lambda body: f"t={stamp},v1={signature(secret, stamp, body)}")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from typing import Any
 
-from infra.local.samples import SampleOptions, SignedRequest
+from infra.local.samples import SampleOptions, SignedRequest, signed_json
 from shared.channels.x import SIGNATURE_HEADER, signature
 from shared.config import get_secret
 
@@ -76,13 +75,4 @@ def _snowflake(now_ms: int) -> str:
 
 
 def _signed(payload: dict[str, Any]) -> SignedRequest:
-    body = json.dumps(payload).encode()
-    return SignedRequest(
-        method="POST",
-        path=PATH,
-        body=body,
-        headers={
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: signature(get_secret("X_CONSUMER_SECRET"), body),
-        },
-    )
+    return signed_json(PATH, payload, SIGNATURE_HEADER, lambda body: signature(get_secret("X_CONSUMER_SECRET"), body))
