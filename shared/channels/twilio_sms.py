@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from shared import identifiers, ids
+from shared.channels.phone import phone_party
 from shared.channels.twilio import required
-from shared.identifiers import InvalidIdentifier
 from shared.schema import (
     Assurance,
     Attachment,
@@ -32,16 +32,10 @@ def _attachment_type(content_type: str) -> AttachmentType:
 
 def _party(address: str, default_region: str) -> Party:
     """A phone address; WhatsApp senders also carry their wa_id, which is the same number."""
-    is_whatsapp = address.startswith(WHATSAPP_PREFIX)
-    number = address.removeprefix(WHATSAPP_PREFIX)
-    try:
-        phone = identifiers.phone(number, default_region, Assurance.CHANNEL)
-    except InvalidIdentifier:
-        # Short codes and alphanumeric senders are not a person's number.
-        return Party(handle=number[:256])
-    if is_whatsapp:
-        return Party(identifiers=identifiers.whatsapp(phone.value))
-    return Party(identifiers=(phone,))
+    if not address.startswith(WHATSAPP_PREFIX):
+        return phone_party(address, Assurance.CHANNEL, default_region)
+    party = phone_party(address.removeprefix(WHATSAPP_PREFIX), Assurance.CHANNEL, default_region)
+    return Party(identifiers=identifiers.whatsapp(party.primary.value)) if party.primary else party
 
 
 def _media(form: dict[str, str]) -> tuple[Attachment, ...]:
