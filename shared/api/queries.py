@@ -58,6 +58,8 @@ def _normalized(kind: IdentifierKind, value: str, default_region: str) -> Identi
         return identifiers.x_user(value)
     if kind in (IdentifierKind.APP, IdentifierKind.CRM):
         return identifiers.account(kind, value)
+    if kind is IdentifierKind.WHATSAPP:
+        return identifiers.whatsapp(value)[0]  # `+1415…` and `1415…` are one wa_id, as the parsers store it
     return Identifier(kind=kind, value=value, assurance=Assurance.CHANNEL)
 
 

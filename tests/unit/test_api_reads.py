@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from functions.api.handler import lambda_handler
+from shared.api.queries import parse_identifier
 from shared.config import get_settings
 from shared.processing import ContactProcessor
 from shared.schema import Channel, Contact
@@ -75,6 +76,11 @@ def test_unknown_ids_are_404_and_malformed_ids_400(api: Account) -> None:
     assert status == 400
     assert body["error"]["code"] == "invalid_request"
     assert call("GET", "/v1/customers/a%20b")[0] == 400
+
+
+def test_a_whatsapp_id_is_found_however_the_number_is_written(api: Account) -> None:
+    assert parse_identifier("whatsapp:+14155550123", "US") == parse_identifier("whatsapp:14155550123", "US")
+    assert parse_identifier("whatsapp:+14155550123", "US").value == "14155550123"
 
 
 def test_v1_refuses_a_wrong_api_key(api: Account) -> None:
