@@ -10,9 +10,9 @@ import pytest
 from shared import ids
 from shared.schema import Assurance, LinkRule
 from shared.store.dynamo import get_store
-from tests.builders import voice_fixture
+from tests.builders import stored_contact, voice_fixture
 from tests.conftest import Account, clear_factories
-from tests.unit.test_twilio_voice_linking import deliver, stored, text
+from tests.unit.test_twilio_voice_linking import deliver, text
 
 MESSENGER_LIKE_CUSTOMER = "+14155550177"  # someone other than the caller, as in the classic journey
 
@@ -36,14 +36,14 @@ def call_reports(transcript: str) -> list[tuple[dict[str, str], str | None]]:
 def test_reference_in_a_voicemail_transcript_moves_the_call_onto_that_case_claimed(stack: Account) -> None:
     # Given another customer's open case
     text("SM1", datetime.now(UTC) - timedelta(hours=3), sender=MESSENGER_LIKE_CUSTOMER)
-    first = stored("twilio", "SM1")
+    first = stored_contact("twilio", "SM1")
     reference = ids.case_reference(first.case_id or "")
 
     # When a call's transcript, arriving last, reads the reference out
     deliver(stack, *call_reports(f"Hi, I am calling about case {reference}, please call me back."))
 
     # Then the call is on that case, marked claimed, and its caller stays their own customer
-    call = stored("twilio", voice_fixture("incoming.json")["CallSid"])
+    call = stored_contact("twilio", voice_fixture("incoming.json")["CallSid"])
     assert call.case_id == first.case_id
     assert call.link is not None and call.link.rule is LinkRule.REFERENCE
     assert call.link.assurance is Assurance.CLAIMED
@@ -53,11 +53,11 @@ def test_reference_in_a_voicemail_transcript_moves_the_call_onto_that_case_claim
 def test_callers_own_reference_in_a_voicemail_moves_the_call_onto_their_case_plainly(stack: Account) -> None:
     caller = voice_fixture("incoming.json")["From"]
     text("SM1", datetime.now(UTC) - timedelta(days=10), sender=caller)  # out of the reopen window
-    first = stored("twilio", "SM1")
+    first = stored_contact("twilio", "SM1")
 
     deliver(stack, *call_reports(f"It's about {ids.case_reference(first.case_id or '')} again."))
 
-    call = stored("twilio", voice_fixture("incoming.json")["CallSid"])
+    call = stored_contact("twilio", voice_fixture("incoming.json")["CallSid"])
     assert call.case_id == first.case_id
     assert call.link is not None and call.link.rule is LinkRule.REFERENCE and call.link.assurance is None
     case_contacts, _ = get_store().case_contacts(first.case_id or "", limit=10, cursor=None)
@@ -67,5 +67,5 @@ def test_callers_own_reference_in_a_voicemail_moves_the_call_onto_their_case_pla
 def test_voicemail_without_a_reference_keeps_the_case_the_call_opened(stack: Account) -> None:
     deliver(stack, *call_reports("Hi, the parcel did not arrive."))
 
-    call = stored("twilio", voice_fixture("incoming.json")["CallSid"])
+    call = stored_contact("twilio", voice_fixture("incoming.json")["CallSid"])
     assert call.link is not None and call.link.rule is LinkRule.NEW_CASE
