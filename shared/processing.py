@@ -166,9 +166,10 @@ class ContactProcessor:
 
     def _link(self, contact: Contact, looked: _Looked) -> _Linked:
         usable, found = looked.usable, looked.found
-        resolution = linking.resolve_customer(contact, usable, found.owners(usable))
+        owners = found.owners(usable)
+        resolution = linking.resolve_customer(contact, usable, owners)
         if resolution.customer_id:
-            resolution = self._attach_identifiers(resolution, usable, found.owners(usable), contact.occurred_at)
+            resolution = self._attach_identifiers(resolution, usable, owners, contact.occurred_at)
 
         thread_hit = linking.first_thread_hit(looked.thread_keys, found.thread_hits(looked.thread_keys))
         reference_hit = linking.first_thread_hit(looked.reference_keys, found.thread_hits(looked.reference_keys))
