@@ -8,10 +8,10 @@ from typing import Any
 import boto3
 from botocore.model import OperationModel
 
+from shared.adapters.dynamo.contacts import DynamoStore
+from shared.adapters.dynamo.table import create_table_request
 from shared.config import Settings
-from shared.processing import ContactProcessor, ProcessResult
-from shared.store.dynamo import DynamoStore
-from shared.store.table import create_table_request
+from shared.linking.processor import ContactProcessor, ProcessResult
 
 REGION = "us-east-1"
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from bench.dynamo import CountedProcessor, counted_processor, describe
 from bench.traffic import Kind, Traffic
-from shared.processing import Outcome
+from shared.linking.processor import Outcome
 
 REOPEN_WINDOW = timedelta(days=7)
 SEED_SPAN = timedelta(days=30)  # the seeded history, long enough that many customers return after the window

@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from bench.dynamo import counted_processor, describe
 from bench.traffic import Kind, Traffic
-from shared.schema import Contact
+from shared.model.contact import Contact
 
 REOPEN_DAYS = 7
 

@@ -14,8 +14,8 @@ from enum import Enum
 from urllib.parse import urlencode
 
 from shared.channels import twilio_sms
-from shared.schema import Contact
-from shared.webhooks.request import WebhookRequest
+from shared.ingest.request import WebhookRequest
+from shared.model.contact import Contact
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 PATH = "/webhooks/twilio/sms"

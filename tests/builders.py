@@ -11,13 +11,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from infra.local.samples import SignedRequest
-from shared import identifiers, ids
 from shared.channels import meta, x
 from shared.channels.twilio import compute_signature
-from shared.ingest import ContactMessage
-from shared.schema import Assurance, Channel, Contact, Direction, Party, Provider
-from shared.store.records import CaseRecord
-from shared.webhooks.request import WebhookRequest
+from shared.ingest.message import ContactMessage
+from shared.ingest.request import WebhookRequest
+from shared.model import identifiers, minted
+from shared.model.contact import Assurance, Channel, Contact, Direction, Party, Provider
+from shared.model.records import CaseRecord
 
 PUBLIC_URL = "https://hooks.example.com"
 TWILIO_TOKEN = "dev-twilio-auth-token"
@@ -153,7 +153,7 @@ def sms_contact(
     customer = Party(identifiers=(identifiers.phone(sender, "US", Assurance.CHANNEL),))
     business = Party(identifiers=(identifiers.phone("+14155559999", "US", Assurance.CHANNEL),))
     return Contact(
-        contact_id=ids.contact_id("twilio", sid, at),
+        contact_id=minted.contact_id("twilio", sid, at),
         channel=Channel.SMS,
         provider=Provider.TWILIO,
         direction=direction,
@@ -303,20 +303,21 @@ def api_event(
 
 def timeline_of(customer_id: str) -> tuple[list[Contact], str | None]:
     """A customer's first timeline page, newest first, as /v1 reads it."""
-    from shared.store.admin import TimelineFilter, get_admin_store
+    from shared.adapters.dynamo.admin import TimelineFilter
+    from shared.wiring import get_admin_store
 
     return get_admin_store().filtered_timeline(customer_id, TimelineFilter(), limit=10, cursor=None)
 
 
 def cases_of(customer_id: str) -> tuple[list[CaseRecord], str | None]:
-    from shared.store.admin import get_admin_store
+    from shared.wiring import get_admin_store
 
     return get_admin_store().merged_cases(customer_id, limit=10, cursor=None)
 
 
 def stored_contact(provider: str, message_id: str) -> Contact:
     """The contact the processor stored for a provider message; fails the test if there is none."""
-    from shared.store.dynamo import get_store
+    from shared.wiring import get_store
 
     store = get_store()
     contact_id = store.find_contact_id(provider, message_id)

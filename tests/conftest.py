@@ -11,8 +11,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from shared import config
-from shared.store.table import create_table_request
+from shared import wiring
+from shared.adapters.dynamo.table import create_table_request
 
 TABLE = "threadline-test"
 # Settings and secrets a developer's shell may hold; each test starts without them.
@@ -21,23 +21,7 @@ OUR_ENVIRONMENT = ("THREADLINE_", "TWILIO_", "META_", "X_CONSUMER", "MAILGUN_", 
 
 def clear_factories() -> None:
     """Every cached factory in the code, so each test sees its own environment."""
-    from functions.api import handler as api_handler
-    from functions.processor import handler as processor_handler
-    from shared import mailbox, queue, sns_http
-    from shared.events import publisher
-    from shared.identity import merging
-    from shared.store import admin, dynamo
-
-    config.clear_caches()
-    dynamo.get_store.cache_clear()
-    queue.get_ingest_queue.cache_clear()
-    processor_handler.get_contact_processor.cache_clear()
-    api_handler.get_queries.cache_clear()
-    publisher.get_event_publisher.cache_clear()
-    mailbox.get_mailbox.cache_clear()
-    sns_http.get_sns_endpoint.cache_clear()
-    admin.get_admin_store.cache_clear()
-    merging.get_merging.cache_clear()
+    wiring.clear()
 
 
 @pytest.fixture(autouse=True)

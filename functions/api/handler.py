@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import hmac
 from datetime import datetime
 from typing import Annotated, Any
@@ -18,7 +17,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api.commands import Commands
 from shared.api.models import (
     AttachIdentifierRequest,
     AttachView,
@@ -33,22 +31,22 @@ from shared.api.models import (
     UnmergeView,
 )
 from shared.api.openapi import ERROR_RESPONSES, document_settings, without_validation_422
-from shared.api.queries import Gone, NotFound, Queries, parse_identifier
+from shared.api.queries import Gone, NotFound, parse_identifier
 from shared.config import get_secret, get_settings
 from shared.http import error_response
-from shared.identifiers import InvalidIdentifier
-from shared.identity.merging import (
+from shared.linking.merging import (
     CustomerMerged,
     CustomerNotFound,
     MergeAlreadyUndone,
     MergeConflict,
     MergeNotFound,
-    get_merging,
 )
+from shared.model.contact import Channel, Contact, IdentifierKind, Provider
+from shared.model.failures import InvalidCursor
+from shared.model.identifiers import InvalidIdentifier
+from shared.model.records import TimelineFilter
 from shared.observability import logger, metrics, tracer
-from shared.pagination import InvalidCursor
-from shared.schema import Channel, Contact, IdentifierKind, Provider
-from shared.store.admin import TimelineFilter, get_admin_store
+from shared.wiring import get_commands, get_queries
 
 PageSize = Annotated[int, Query(ge=1, le=100, description="items per page")]
 Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]
@@ -58,16 +56,6 @@ Id = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[0-9A-Za-z_-]+
 IDENTIFIER_PATTERN = rf"^({'|'.join(kind.value for kind in IdentifierKind)}):.+$"
 
 app = APIGatewayHttpResolver(enable_validation=True)
-
-
-@functools.cache
-def get_queries() -> Queries:
-    return Queries(get_admin_store(), lambda customer_id: get_merging().resolve_customer_id(customer_id))
-
-
-@functools.cache
-def get_commands() -> Commands:
-    return Commands(get_admin_store(), get_merging, default_region=get_settings().default_region)
 
 
 def require_api_key(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:

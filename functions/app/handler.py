@@ -9,16 +9,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.channels import app as app_channel
 from shared.config import get_settings
+from shared.ingest.app import current_request, verified_by, webhook_app
 from shared.observability import logger, metrics, tracer
-from shared.webhooks.app import current_request, enqueue, verified_by, webhook_app
+from shared.wiring import get_ingest_queue
 
-app = webhook_app()
+app = webhook_app(get_ingest_queue)
 
 
 @app.post("/webhooks/app", middlewares=[verified_by(app_channel.verify, secret="APP_WEBHOOK_SECRET")])
 def receive_event() -> Response[str]:
     contacts = app_channel.parse(current_request(app), default_region=get_settings().default_region)
-    enqueue(contacts, channel="app")
+    app.enqueue(contacts, channel="app")
     return Response(status_code=202, content_type="application/json", body='{"accepted": true}')
 
 

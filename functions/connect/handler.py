@@ -12,10 +12,11 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import Ki
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.channels import connect
-from shared.channels.source_records import parse_or_skip
 from shared.config import get_settings
+from shared.ingest.app import enqueue
+from shared.ingest.source_records import parse_or_skip
 from shared.observability import logger, metrics, tracer
-from shared.webhooks.app import enqueue
+from shared.wiring import get_ingest_queue
 
 # A record fails only when the queue refuses it; Lambda then retries from that record on.
 batch = BatchProcessor(event_type=EventType.KinesisDataStreams)
@@ -36,7 +37,7 @@ def record_handler(record: KinesisStreamRecord) -> None:
         record_id=record.kinesis.sequence_number,
     )
     if contacts:
-        enqueue(contacts, channel="connect")
+        enqueue(get_ingest_queue(), contacts, channel="connect")
 
 
 @logger.inject_lambda_context

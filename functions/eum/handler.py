@@ -14,11 +14,12 @@ from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.channels import eum
-from shared.channels.source_records import parse_or_skip
 from shared.config import get_settings
+from shared.ingest.app import enqueue
+from shared.ingest.source_records import parse_or_skip
+from shared.model.contact import Contact
 from shared.observability import logger, metrics, tracer
-from shared.schema import Contact
-from shared.webhooks.app import enqueue
+from shared.wiring import get_ingest_queue
 
 
 @logger.inject_lambda_context
@@ -42,5 +43,5 @@ def lambda_handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
             record_id=notification.message_id,
         )
     if contacts:
-        enqueue(contacts, channel="eum")
+        enqueue(get_ingest_queue(), contacts, channel="eum")
     return {"queued": len(contacts)}

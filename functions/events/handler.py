@@ -15,9 +15,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.events.derivation import StoredChange, derive_events
-from shared.events.publisher import get_event_publisher
+from shared.adapters.dynamo.stream import RawChange, decode
+from shared.events.derivation import derive_events
 from shared.observability import logger, metrics, tracer
+from shared.wiring import get_event_publisher
 
 batch = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
@@ -31,8 +32,8 @@ class StreamRecordFailed(RuntimeError):
 def record_handler(record: DynamoDBRecord) -> None:
     sequence_number = record.dynamodb.sequence_number if record.dynamodb else None
     try:
-        change = StoredChange.from_record(record)
-        events = derive_events(change)
+        change = RawChange.from_record(record)
+        events = derive_events(decode(change))
         if events:
             get_event_publisher().publish(events)
     except Exception as error:

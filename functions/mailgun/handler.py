@@ -7,14 +7,15 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.adapters.s3 import Mailbox
 from shared.channels import mailgun
 from shared.config import get_settings
-from shared.email.webhook import email_body_limit, email_contact, email_limits, queue_email
-from shared.mailbox import Mailbox, get_mailbox
+from shared.ingest.app import current_request, verified_by, webhook_app
+from shared.ingest.email import email_body_limit, email_contact, email_limits, queue_email
 from shared.observability import logger, metrics, tracer
-from shared.webhooks.app import current_request, verified_by, webhook_app
+from shared.wiring import get_ingest_queue, get_mailbox
 
-app = webhook_app(body_limit=email_body_limit)
+app = webhook_app(get_ingest_queue, body_limit=email_body_limit)
 # Per container, by design: the webhook does no DynamoDB work (docs/channels/email.md).
 used_tokens = mailgun.TokenLedger()
 
@@ -30,7 +31,7 @@ def receive_email() -> Response[str]:
     used_tokens.refuse_reused(request)
     parsed, delivery = mailgun.parse(request, email_limits(get_settings()))
     mailbox: Mailbox = app.context["mailbox"]
-    response = queue_email(email_contact(parsed, delivery, mailbox.store), parsed, channel="mailgun")
+    response = queue_email(app, email_contact(parsed, delivery, mailbox.store), parsed, channel="mailgun")
     used_tokens.remember(request)
     return response
 

@@ -9,10 +9,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.channels import meta
 from shared.config import get_secret
+from shared.ingest.app import current_request, verified_by, webhook_app
 from shared.observability import logger, metrics, tracer
-from shared.webhooks.app import current_request, enqueue_batch, verified_by, webhook_app
+from shared.wiring import get_ingest_queue
 
-app = webhook_app()
+app = webhook_app(get_ingest_queue)
 
 
 @app.get("/webhooks/meta")
@@ -23,7 +24,7 @@ def confirm_subscription() -> Response[str]:
 
 @app.post("/webhooks/meta", middlewares=[verified_by(meta.verify, secret="META_APP_SECRET")])
 def receive_events() -> Response[str]:
-    enqueue_batch(meta.parse(current_request(app)), channel="meta")
+    app.enqueue_batch(meta.parse(current_request(app)), channel="meta")
     return Response(status_code=200, content_type="text/plain", body="EVENT_RECEIVED")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
@@ -11,21 +10,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from shared.config import get_settings
-from shared.identity.merging import get_merging
-from shared.ingest import ContactMessage
+from shared.ingest.message import ContactMessage
+from shared.linking.processor import Outcome
 from shared.observability import logger, metrics, tracer
-from shared.processing import ContactProcessor, Outcome
-from shared.store.dynamo import get_store
+from shared.wiring import get_contact_processor
 
 # A failed record fails only the later records of its own message group, so one
 # customer's poison message never holds up another customer's contacts.
 batch = SqsFifoPartialProcessor(skip_group_on_error=True)
-
-
-@functools.cache
-def get_contact_processor() -> ContactProcessor:
-    return ContactProcessor(get_store(), get_settings(), get_merging())
 
 
 class UnreadableMessage(ValueError):

@@ -13,24 +13,25 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.adapters.s3 import Mailbox
 from shared.channels import ses
+from shared.channels.email.limits import EmailTooLarge
+from shared.channels.email.mime import parse_message
 from shared.channels.sns import SnsEndpoint, SnsMessage
 from shared.config import get_settings
-from shared.email.limits import EmailTooLarge
-from shared.email.mime import parse_message
-from shared.email.webhook import (
+from shared.ingest.app import current_request, webhook_app
+from shared.ingest.email import (
     acknowledged,
     drop_email,
     email_contact,
     email_limits,
     queue_email,
 )
-from shared.mailbox import Mailbox, get_mailbox
+from shared.model.failures import ObjectTooLarge
 from shared.observability import logger, metrics, tracer
-from shared.sns_http import get_sns_endpoint
-from shared.webhooks.app import current_request, webhook_app
+from shared.wiring import get_ingest_queue, get_mailbox, get_sns_endpoint
 
-app = webhook_app()
+app = webhook_app(get_ingest_queue)
 
 
 def sns_verified(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
@@ -60,7 +61,7 @@ def receive_notification() -> Response[str]:
             mailbox.fetch(source.bucket, source.key, limits.max_bytes) if isinstance(source, ses.StoredInS3) else source
         )
         parsed = parse_message(raw, limits)
-    except EmailTooLarge:
+    except (EmailTooLarge, ObjectTooLarge):
         return drop_email("too_large", channel="ses")
     contact = email_contact(
         parsed,
@@ -69,7 +70,7 @@ def receive_notification() -> Response[str]:
         raw_storage_key=source.storage_key if isinstance(source, ses.StoredInS3) else None,
         keep_attachment_bytes=not notification.virus_found,
     )
-    return queue_email(contact, parsed, channel="ses")
+    return queue_email(app, contact, parsed, channel="ses")
 
 
 @logger.inject_lambda_context

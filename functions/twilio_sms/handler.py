@@ -9,18 +9,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.channels import twilio, twilio_sms
 from shared.config import get_settings
+from shared.ingest.app import current_request, verified_by, webhook_app
 from shared.observability import logger, metrics, tracer
-from shared.webhooks.app import current_request, enqueue, verified_by, webhook_app
+from shared.wiring import get_ingest_queue
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
-app = webhook_app()
+app = webhook_app(get_ingest_queue)
 
 
 @app.post("/webhooks/twilio/sms", middlewares=[verified_by(twilio.verify, secret="TWILIO_AUTH_TOKEN")])
 def receive_message() -> Response[str]:
     contacts = twilio_sms.parse(current_request(app), default_region=get_settings().default_region)
-    enqueue(contacts, channel="twilio_sms")
+    app.enqueue(contacts, channel="twilio_sms")
     return Response(status_code=200, content_type="text/xml", body=EMPTY_TWIML)
 
 

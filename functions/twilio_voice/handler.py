@@ -9,10 +9,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.channels import twilio, twilio_voice
 from shared.config import get_settings
+from shared.ingest.app import current_request, verified_by, webhook_app
 from shared.observability import logger, metrics, tracer
-from shared.webhooks.app import current_request, enqueue, verified_by, webhook_app
+from shared.wiring import get_ingest_queue
 
-app = webhook_app()
+app = webhook_app(get_ingest_queue)
 
 
 @app.post(twilio_voice.PATH, middlewares=[verified_by(twilio.verify, secret="TWILIO_AUTH_TOKEN")])
@@ -22,7 +23,7 @@ def receive_call_event() -> Response[str]:
     event = twilio_voice.classify(request)
     contacts = twilio_voice.parse(request, event, default_region=settings.default_region)
     if contacts:
-        enqueue(contacts, channel="twilio_voice")
+        app.enqueue(contacts, channel="twilio_voice")
     else:
         logger.info("voice webhook acknowledged, nothing to store", extra={"voice_event": event.value})
     twiml = twilio_voice.answer(event, twilio_voice.VoiceScript.from_settings(settings))

@@ -10,10 +10,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.channels import x
 from shared.config import get_secret
+from shared.ingest.app import current_request, verified_by, webhook_app
 from shared.observability import logger, metrics, tracer
-from shared.webhooks.app import current_request, enqueue_batch, verified_by, webhook_app
+from shared.wiring import get_ingest_queue
 
-app = webhook_app()
+app = webhook_app(get_ingest_queue)
 
 
 @app.get("/webhooks/x")
@@ -24,7 +25,7 @@ def answer_crc() -> Response[str]:
 
 @app.post("/webhooks/x", middlewares=[verified_by(x.verify, secret="X_CONSUMER_SECRET")])
 def receive_activity() -> Response[str]:
-    enqueue_batch(x.parse(current_request(app)), channel="x")
+    app.enqueue_batch(x.parse(current_request(app)), channel="x")
     return Response(status_code=200, content_type="application/json", body="{}")
 
 

@@ -20,7 +20,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 
 from infra.cdk.function import ThreadlineFunction
 from infra.topology import Access
-from shared.store.table import INDEXES
+from shared.adapters.dynamo.table import INDEXES
 
 TABLE_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
 TABLE_WRITE_ACTIONS = (

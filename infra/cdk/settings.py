@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.events.models import EventType
+from shared.model.events import EventType
 
 # The retention values CloudWatch Logs accepts, in the order of aws_logs.RetentionDays.
 LOG_RETENTION_DAYS = (

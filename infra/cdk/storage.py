@@ -9,13 +9,13 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from shared.store.table import INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+from shared.adapters.dynamo.table import INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 TIERING_AFTER_DAYS = 30
 
 
 class ContactTable(Construct):
-    """The table of shared/store/table.py: keys and indexes are read from there, never retyped."""
+    """The table of shared/adapters/dynamo/table.py: keys and indexes are read from there, never retyped."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)

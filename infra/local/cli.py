@@ -203,9 +203,9 @@ def _delegated(command: str) -> Callable[[Sequence[str]], int] | None:
 
         return events_cli.main
     if command == "journeys":
-        from infra.local import journeys
+        from tools.journeys import runner
 
-        return journeys.main
+        return runner.main
     return None
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 
 from infra.local.gateway import REGION
-from shared.store.table import create_table_request
+from shared.adapters.dynamo.table import create_table_request
 
 TABLE_NAME = "threadline-local"
 QUEUE_NAME = "threadline-ingest.fifo"

@@ -1,6 +1,6 @@
 """Write use cases of /v1: case status, erasure, and the identity corrections a CRM makes.
 
-Merges and attachments are the identity use case's (`shared.identity.merging`);
+Merges and attachments are the identity use case's (`shared.linking.merging`);
 this module turns their results into views. Errors are domain exceptions that
 the handler maps to statuses once.
 """
@@ -20,10 +20,11 @@ from shared.api.models import (
     MergeView,
     UnmergeView,
 )
+from shared.api.ports import ApiStore
 from shared.api.queries import Gone, NotFound, case_view, parse_identifier
-from shared.identity.merging import CustomerMerged, MergeRecord, Merging
-from shared.schema import Assurance
-from shared.store.admin import AdminStore, CaseChange
+from shared.linking.merging import CustomerMerged, MergeRecord, Merging
+from shared.model.contact import Assurance
+from shared.model.records import CaseChange
 
 
 def _now() -> datetime:
@@ -33,7 +34,7 @@ def _now() -> datetime:
 class Commands:
     def __init__(
         self,
-        store: AdminStore,
+        store: ApiStore,
         merging: Callable[[], Merging],
         *,
         default_region: str,

@@ -7,8 +7,8 @@ from typing import Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.schema import Assurance, Channel, Contact, IdentifierKind
-from shared.store.records import CaseStatus
+from shared.model.contact import Assurance, Channel, Contact, IdentifierKind
+from shared.model.records import CaseStatus
 
 Item = TypeVar("Item")
 

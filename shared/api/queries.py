@@ -6,14 +6,14 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
-from shared import identifiers
 from shared.api.models import CaseDetail, CaseView, CustomerView, IdentifierView, Page
-from shared.identifiers import InvalidIdentifier
-from shared.schema import Assurance, Contact, Identifier, IdentifierKind
-from shared.store.admin import AdminStore, CustomerState, TimelineFilter
-from shared.store.records import CaseRecord, CustomerRecord
+from shared.api.ports import ApiStore
+from shared.model import identifiers
+from shared.model.contact import Assurance, Contact, Identifier, IdentifierKind
+from shared.model.identifiers import InvalidIdentifier
+from shared.model.records import CaseRecord, CustomerRecord, CustomerState, TimelineFilter
 
-# (customer id) -> (surviving id, was merged): `shared.identity.merging.Merging.resolve_customer_id`.
+# (customer id) -> (surviving id, was merged): `shared.linking.merging.Merging.resolve_customer_id`.
 ResolveCustomer = Callable[[str], tuple[str, bool]]
 MERGED = "merged"
 
@@ -64,7 +64,7 @@ def _normalized(kind: IdentifierKind, value: str, default_region: str) -> Identi
 
 
 class Queries:
-    def __init__(self, store: AdminStore, resolve: ResolveCustomer) -> None:
+    def __init__(self, store: ApiStore, resolve: ResolveCustomer) -> None:
         self._store = store
         self._resolve = resolve
 

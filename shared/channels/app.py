@@ -11,12 +11,22 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared import identifiers, ids
-from shared.identifiers import InvalidIdentifier
-from shared.schema import Assurance, Channel, Contact, Content, Direction, Identifier, IdentifierKind, Party, Provider
-from shared.webhooks.errors import InvalidSignature, MalformedPayload, MissingSignature
-from shared.webhooks.request import WebhookRequest
-from shared.webhooks.signatures import hmac_hex, require_match
+from shared.ingest.errors import InvalidSignature, MalformedPayload, MissingSignature
+from shared.ingest.request import WebhookRequest
+from shared.ingest.signatures import hmac_hex, require_match
+from shared.model import identifiers, minted
+from shared.model.contact import (
+    Assurance,
+    Channel,
+    Contact,
+    Content,
+    Direction,
+    Identifier,
+    IdentifierKind,
+    Party,
+    Provider,
+)
+from shared.model.identifiers import InvalidIdentifier
 
 SIGNATURE_HEADER = "x-threadline-signature"
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -92,7 +102,7 @@ def parse(request: WebhookRequest, *, default_region: str) -> list[Contact]:
     text = event.message.text
     return [
         Contact(
-            contact_id=ids.contact_id(Provider.APP.value, event.event_id, event.occurred_at),
+            contact_id=minted.contact_id(Provider.APP.value, event.event_id, event.occurred_at),
             channel=Channel.APP,
             provider=Provider.APP,
             direction=Direction.INBOUND,

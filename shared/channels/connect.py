@@ -4,7 +4,7 @@ Connect delivers a contact record at least once and again whenever the contact
 changes (attributes set after the call, after-contact work, a recording that
 becomes available). Every copy becomes a report keyed by ContactId whose
 revision is the record's LastUpdateTimestamp: the processor keeps one contact
-per ContactId and lets the newest copy's values win (`shared.calls`).
+per ContactId and lets the newest copy's values win (`shared.linking.calls`).
 Transfers and callbacks are new ContactIds that name the contact they continue
 (PreviousContactId, InitialContactId); those are thread keys, so they land on
 the same case.
@@ -17,10 +17,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared import identifiers, ids
 from shared.channels.phone import phone_party
-from shared.identifiers import InvalidIdentifier
-from shared.schema import (
+from shared.ingest.errors import MalformedPayload
+from shared.model import identifiers, minted
+from shared.model.contact import (
     Assurance,
     Attachment,
     AttachmentType,
@@ -35,7 +35,7 @@ from shared.schema import (
     Revision,
     Thread,
 )
-from shared.webhooks.errors import MalformedPayload
+from shared.model.identifiers import InvalidIdentifier
 
 CHANNELS = {"VOICE": Channel.VOICE, "CHAT": Channel.CHAT, "TASK": Channel.TASK, "EMAIL": Channel.EMAIL}
 # Initiation methods where the business reached out: the customer is the recipient.
@@ -103,7 +103,7 @@ def parse(data: bytes, *, received_at: datetime, default_region: str, case_attri
     started = record.InitiationTimestamp
     return Contact(
         # InitiationTimestamp is the same in every copy, so every copy mints the same id.
-        contact_id=ids.contact_id(Provider.CONNECT.value, record.ContactId, started),
+        contact_id=minted.contact_id(Provider.CONNECT.value, record.ContactId, started),
         channel=channel,
         provider=Provider.CONNECT,
         direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
@@ -177,5 +177,5 @@ def _s3_url(location: str) -> str:
 def _claims(record: ContactRecord, case_attribute: str) -> tuple[Claim, ...]:
     """An IVR that asked for the case reference stored it in an attribute: a claim (rule 5)."""
     typed = (record.Attributes or {}).get(case_attribute)
-    reference = ids.parse_case_reference(typed) if typed else None
+    reference = minted.parse_case_reference(typed) if typed else None
     return (Claim(kind=ClaimKind.CASE_REFERENCE, value=reference),) if reference else ()

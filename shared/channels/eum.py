@@ -12,10 +12,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared import ids
 from shared.channels.phone import phone_party
-from shared.schema import Assurance, Channel, Contact, Content, Direction, Provider, Thread
-from shared.webhooks.errors import MalformedPayload
+from shared.ingest.errors import MalformedPayload
+from shared.model import minted
+from shared.model.contact import Assurance, Channel, Contact, Content, Direction, Provider, Thread
 
 
 class InboundSms(BaseModel):
@@ -42,7 +42,7 @@ def parse(message: str, *, published_at: str, received_at: datetime, default_reg
         raise MalformedPayload("SNS Timestamp is not ISO 8601") from error
     sms = InboundSms.model_validate(raw)
     return Contact(
-        contact_id=ids.contact_id(Provider.EUM.value, sms.inboundMessageId, sent),
+        contact_id=minted.contact_id(Provider.EUM.value, sms.inboundMessageId, sent),
         channel=Channel.SMS,
         provider=Provider.EUM,
         direction=Direction.INBOUND,

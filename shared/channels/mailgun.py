@@ -13,15 +13,15 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.email.contacts import Delivery
-from shared.email.formdata import FormData, form_data
-from shared.email.limits import EmailLimits
-from shared.email.parsed import AttachmentPart, ParsedEmail, attachment_part
-from shared.email.posted import PostedFields, parse_posted
-from shared.schema import Provider
-from shared.webhooks.errors import InvalidSignature
-from shared.webhooks.request import WebhookRequest
-from shared.webhooks.signatures import hmac_hex, require_match
+from shared.channels.email.contacts import Delivery
+from shared.channels.email.formdata import FormData, form_data
+from shared.channels.email.limits import EmailLimits
+from shared.channels.email.parsed import AttachmentPart, ParsedEmail, attachment_part
+from shared.channels.email.posted import PostedFields, parse_posted
+from shared.ingest.errors import InvalidSignature
+from shared.ingest.request import WebhookRequest
+from shared.ingest.signatures import hmac_hex, require_match
+from shared.model.contact import Provider
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 RAW_FIELD = "body-mime"  # sent when the route's URL ends in `mime`

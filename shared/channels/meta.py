@@ -14,10 +14,10 @@ from pydantic import Field
 
 from shared.channels import meta_messenger, meta_whatsapp
 from shared.channels.payloads import ParsedBatch, ProviderPayload, json_object
-from shared.schema import Channel, IdentifierKind
-from shared.webhooks.errors import InvalidSignature
-from shared.webhooks.request import WebhookRequest
-from shared.webhooks.signatures import hmac_hex, require_match
+from shared.ingest.errors import InvalidSignature
+from shared.ingest.request import WebhookRequest
+from shared.ingest.signatures import hmac_hex, require_match
+from shared.model.contact import Channel, IdentifierKind
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 SIGNATURE_PREFIX = "sha256="

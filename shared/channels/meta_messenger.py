@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from pydantic import Field
 
-from shared import identifiers, ids
 from shared.channels.payloads import ParsedBatch, ProviderPayload, epoch_time, location_attachment, type_name
-from shared.schema import (
+from shared.ingest.request import WebhookRequest
+from shared.model import identifiers, minted
+from shared.model.contact import (
     Attachment,
     AttachmentType,
     Channel,
@@ -24,7 +25,6 @@ from shared.schema import (
     Party,
     Provider,
 )
-from shared.webhooks.request import WebhookRequest
 
 STORED_EVENTS = ("message", "postback", "referral")
 # Everything else Meta may put in a messaging item: receipts, reactions, handover, and more later.
@@ -150,7 +150,7 @@ def _contact(event: _Event, event_type: str, page: _Page, request: WebhookReques
     occurred_at = epoch_time(event.timestamp, "ms", received_at=request.received_at)
     message_id, content = _message_id_and_content(event, event_type, page.id, customer_scoped_id)
     return Contact(
-        contact_id=ids.contact_id(Provider.META.value, message_id, occurred_at),
+        contact_id=minted.contact_id(Provider.META.value, message_id, occurred_at),
         channel=page.channel,
         provider=Provider.META,
         direction=Direction.OUTBOUND if echo else Direction.INBOUND,

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from pydantic import Field
 
-from shared import identifiers, ids
 from shared.channels.payloads import (
     ItemUnreadable,
     ParsedBatch,
@@ -21,8 +20,9 @@ from shared.channels.payloads import (
     location_attachment,
     type_name,
 )
-from shared.identifiers import InvalidIdentifier
-from shared.schema import (
+from shared.ingest.request import WebhookRequest
+from shared.model import identifiers, minted
+from shared.model.contact import (
     Assurance,
     Attachment,
     AttachmentType,
@@ -34,7 +34,7 @@ from shared.schema import (
     Party,
     Provider,
 )
-from shared.webhooks.request import WebhookRequest
+from shared.model.identifiers import InvalidIdentifier
 
 MEDIA_TYPES = {
     "image": AttachmentType.IMAGE,
@@ -171,7 +171,7 @@ def _parse_change(change: _Change, request: WebhookRequest, batch: ParsedBatch) 
 def _contact(message: _Message, name: str | None, business: Party, request: WebhookRequest) -> Contact:
     occurred_at = epoch_time(message.timestamp, "s", received_at=request.received_at)
     return Contact(
-        contact_id=ids.contact_id(Provider.META.value, message.id, occurred_at),
+        contact_id=minted.contact_id(Provider.META.value, message.id, occurred_at),
         channel=Channel.WHATSAPP,
         provider=Provider.META,
         direction=Direction.INBOUND,

@@ -20,10 +20,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from shared.identifiers import InvalidIdentifier
-from shared.schema import Attachment, AttachmentType, Contact
-from shared.webhooks.errors import MalformedPayload
-from shared.webhooks.request import WebhookRequest
+from shared.ingest.errors import MalformedPayload
+from shared.ingest.request import WebhookRequest
+from shared.model.contact import Attachment, AttachmentType, Contact
+from shared.model.identifiers import InvalidIdentifier
 
 # Provider clocks are not ours: a little skew ahead is normal, a year 5000 timestamp is not.
 EARLIEST_PROVIDER_TIME = datetime(2000, 1, 1, tzinfo=UTC)

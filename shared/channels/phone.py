@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from shared import identifiers
-from shared.identifiers import InvalidIdentifier, is_withheld
-from shared.schema import Assurance, Party
+from shared.model import identifiers
+from shared.model.contact import Assurance, Party
+from shared.model.identifiers import InvalidIdentifier, is_withheld
 
 
 def phone_party(address: str, assurance: Assurance, default_region: str, *, display_name: str | None = None) -> Party:

@@ -11,14 +11,14 @@ import base64
 import binascii
 from typing import Any
 
-from shared.email.contacts import Delivery
-from shared.email.formdata import FormData, form_data
-from shared.email.limits import EmailLimits
-from shared.email.parsed import AttachmentPart, ParsedEmail, attachment_part
-from shared.email.posted import PostedFields, parse_posted
-from shared.schema import Provider
-from shared.webhooks.request import WebhookRequest
-from shared.webhooks.signatures import require_match
+from shared.channels.email.contacts import Delivery
+from shared.channels.email.formdata import FormData, form_data
+from shared.channels.email.limits import EmailLimits
+from shared.channels.email.parsed import AttachmentPart, ParsedEmail, attachment_part
+from shared.channels.email.posted import PostedFields, parse_posted
+from shared.ingest.request import WebhookRequest
+from shared.ingest.signatures import require_match
+from shared.model.contact import Provider
 
 TOKEN_PARAMETER = "token"  # noqa: S105 - the name of the query parameter, not a token
 RAW_FIELD = "email"  # present when "POST the raw, full MIME message" is checked

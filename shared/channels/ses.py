@@ -15,10 +15,10 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.channels import sns
-from shared.email.contacts import Delivery
-from shared.schema import Assurance, Provider
-from shared.webhooks.errors import InvalidSignature, MalformedPayload
-from shared.webhooks.request import WebhookRequest
+from shared.channels.email.contacts import Delivery
+from shared.ingest.errors import InvalidSignature, MalformedPayload
+from shared.ingest.request import WebhookRequest
+from shared.model.contact import Assurance, Provider
 
 RECEIVED = "Received"
 

@@ -2,7 +2,7 @@
 
 Generic on purpose: any webhook that SNS calls (SES inbound mail, End User
 Messaging SMS) verifies with `verify_signature`. Pure: the signing certificate
-is handed in by the caller, which fetches it through `shared.sns_http` after
+is handed in by the caller, which fetches it through `shared.adapters.sns` after
 `require_sns_url` accepted its URL.
 """
 
@@ -11,9 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import re
 from typing import Literal, Protocol
-from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
@@ -21,17 +19,18 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.webhooks.errors import InvalidSignature, MalformedPayload, MissingSignature
+from shared.ingest.errors import InvalidSignature, MalformedPayload, MissingSignature
+from shared.model import sns_url
+from shared.model.failures import UntrustedUrl
 
 MESSAGE_TYPE_HEADER = "x-amz-sns-message-type"
-_SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
 _HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}
 _NOTIFICATION_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
 _CONFIRMATION_FIELDS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
 
 
 class SnsEndpoint(Protocol):
-    """The I/O SNS verification needs; `shared.sns_http` implements it."""
+    """The I/O SNS verification needs; `shared.adapters.sns` implements it."""
 
     def certificate(self, url: str) -> bytes: ...
 
@@ -65,21 +64,11 @@ class SnsMessage(BaseModel):
 
 
 def require_sns_url(url: str | None, *, what: str) -> str:
-    """Only https on an `sns.<region>.amazonaws.com` host: checked before anything is fetched."""
-    parts = urlsplit(url or "")
+    """Only https on an `sns.<region>.amazonaws.com` host: checked before anything is fetched (else 403)."""
     try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    if (
-        parts.scheme != "https"
-        or not _SNS_HOST.match(parts.hostname or "")
-        or port not in (None, 443)
-        or parts.username is not None
-        or parts.password is not None
-    ):
-        raise InvalidSignature(f"{what} is not an https URL on an SNS host")
-    return url or ""
+        return sns_url.require_sns_url(url, what=what)
+    except UntrustedUrl as error:
+        raise InvalidSignature(str(error)) from error
 
 
 def string_to_sign(message: SnsMessage) -> bytes:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
-from shared.webhooks.errors import MalformedPayload, UnsupportedMediaType
-from shared.webhooks.request import WebhookRequest
-from shared.webhooks.signatures import hmac_base64, require_match
+from shared.ingest.errors import MalformedPayload, UnsupportedMediaType
+from shared.ingest.request import WebhookRequest
+from shared.ingest.signatures import hmac_base64, require_match
 
 SIGNATURE_HEADER = "x-twilio-signature"
 _DEFAULT_PORTS = {"https": 443, "http": 80}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from shared import identifiers, ids
 from shared.channels.phone import phone_party
 from shared.channels.twilio import required
-from shared.schema import (
+from shared.ingest.errors import MalformedPayload
+from shared.ingest.request import WebhookRequest
+from shared.model import identifiers, minted
+from shared.model.contact import (
     Assurance,
     Attachment,
     AttachmentType,
@@ -16,8 +18,6 @@ from shared.schema import (
     Party,
     Provider,
 )
-from shared.webhooks.errors import MalformedPayload
-from shared.webhooks.request import WebhookRequest
 
 MAX_MEDIA = 10  # Twilio delivers at most 10 media items per message
 WHATSAPP_PREFIX = "whatsapp:"
@@ -70,7 +70,7 @@ def parse(request: WebhookRequest, *, default_region: str) -> list[Contact]:
     occurred_at = request.received_at
     return [
         Contact(
-            contact_id=ids.contact_id(Provider.TWILIO.value, sid, occurred_at),
+            contact_id=minted.contact_id(Provider.TWILIO.value, sid, occurred_at),
             channel=channel,
             provider=Provider.TWILIO,
             direction=Direction.INBOUND,

@@ -4,7 +4,7 @@ One call brings several webhooks to one route: the incoming call (answered with
 TwiML while the phone rings), then status, recording and transcription
 callbacks, in any order and sometimes twice. Each becomes a report about the
 call: a `Contact` keyed by CallSid with a `Revision` saying what it reports. The
-processor folds the reports into one contact (`shared.calls`), so the case is
+processor folds the reports into one contact (`shared.linking.calls`), so the case is
 known from the first ring and the recording and transcript fill in later.
 """
 
@@ -18,11 +18,13 @@ from typing import Literal
 from urllib.parse import urlencode
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from shared import ids
 from shared.channels.phone import phone_party
 from shared.channels.twilio import required
 from shared.config import Settings
-from shared.schema import (
+from shared.ingest.errors import MalformedPayload
+from shared.ingest.request import WebhookRequest
+from shared.model import minted
+from shared.model.contact import (
     Assurance,
     Channel,
     Contact,
@@ -33,8 +35,6 @@ from shared.schema import (
     Revision,
     Thread,
 )
-from shared.webhooks.errors import MalformedPayload
-from shared.webhooks.request import WebhookRequest
 
 PATH = "/webhooks/twilio/voice"
 EVENT_PARAMETER = "event"  # on the callback URLs our TwiML hands Twilio, so each callback says what it is
@@ -83,7 +83,7 @@ def parse(request: WebhookRequest, event: VoiceEvent, *, default_region: str) ->
     occurred_at = _event_time(form, event) or request.received_at
     return [
         Contact(
-            contact_id=ids.contact_id(Provider.TWILIO.value, call_sid, occurred_at),
+            contact_id=minted.contact_id(Provider.TWILIO.value, call_sid, occurred_at),
             channel=Channel.VOICE,
             provider=Provider.TWILIO,
             direction=Direction.INBOUND if inbound else Direction.OUTBOUND,

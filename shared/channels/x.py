@@ -13,9 +13,12 @@ from datetime import datetime
 
 from pydantic import Field, ValidationError
 
-from shared import identifiers, ids
 from shared.channels.payloads import ParsedBatch, ProviderPayload, epoch_time, json_object, type_name
-from shared.schema import (
+from shared.ingest.errors import MalformedPayload
+from shared.ingest.request import WebhookRequest
+from shared.ingest.signatures import hmac_base64, require_match
+from shared.model import identifiers, minted
+from shared.model.contact import (
     Attachment,
     AttachmentType,
     Channel,
@@ -27,9 +30,6 @@ from shared.schema import (
     Thread,
     Visibility,
 )
-from shared.webhooks.errors import MalformedPayload
-from shared.webhooks.request import WebhookRequest
-from shared.webhooks.signatures import hmac_base64, require_match
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 CREATED_AT_FORMAT = "%a %b %d %H:%M:%S %z %Y"  # v1.1 post time: "Wed Oct 10 20:19:24 +0000 2018"
@@ -190,7 +190,7 @@ def _direct_message(message: _DirectMessage, activity: _Activity, request: Webho
     media = create.message_data.attachment.media if create.message_data.attachment else None
     attachments = (_attachment(media),) if media else ()
     return Contact(
-        contact_id=ids.contact_id(Provider.X.value, message.id, occurred_at),
+        contact_id=minted.contact_id(Provider.X.value, message.id, occurred_at),
         channel=Channel.X,
         provider=Provider.X,
         direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
@@ -219,7 +219,7 @@ def _post(post: _Post, for_user_id: str, request: WebhookRequest) -> Contact | N
     occurred_at = _post_time(post, request.received_at)
     text = (extended.full_text if extended else None) or post.full_text or post.text
     return Contact(
-        contact_id=ids.contact_id(Provider.X.value, post.id_str, occurred_at),
+        contact_id=minted.contact_id(Provider.X.value, post.id_str, occurred_at),
         channel=Channel.X,
         provider=Provider.X,
         direction=direction,

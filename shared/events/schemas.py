@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from shared.events.models import EVENT_MODELS, EventType
+from shared.model.events import EVENT_MODELS, EventType
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_DIRECTORY = Path(__file__).resolve().parents[2] / "docs" / "schemas"

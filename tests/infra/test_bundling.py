@@ -28,8 +28,8 @@ def project(root: Path) -> Path:
     """A small project tree with two functions, tests, infra and bytecode caches."""
     for relative, text in {
         "shared/__init__.py": "",
-        "shared/schema.py": "SCHEMA = 1\n",
-        "shared/store/table.py": "TABLE = 1\n",
+        "shared/model/contact.py": "SCHEMA = 1\n",
+        "shared/adapters/dynamo/table.py": "TABLE = 1\n",
         "shared/__pycache__/schema.cpython-311.pyc": "bytecode",
         "functions/__init__.py": "",
         "functions/sms/__init__.py": "",
@@ -54,8 +54,8 @@ def test_a_function_ships_shared_and_its_own_package_only(tmp_path: Path) -> Non
         "functions/sms/__init__.py",
         "functions/sms/handler.py",
         "shared/__init__.py",
-        "shared/schema.py",
-        "shared/store/table.py",
+        "shared/adapters/dynamo/table.py",
+        "shared/model/contact.py",
     ]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from infra.topology import Source, enabled_functions
-from shared.store.table import TTL_ATTRIBUTE, create_table_request
+from shared.adapters.dynamo.table import TTL_ATTRIBUTE, create_table_request
 from tests.infra.synth import Synthesized
 
 pytestmark = pytest.mark.infra

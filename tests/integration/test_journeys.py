@@ -13,9 +13,9 @@ import io
 
 import pytest
 
-from infra.local.journey_metrics import TARGET_PRECISION, TARGET_RECALL, TARGET_REPEAT_RATE
-from infra.local.journeys import Report, print_report, run_suite
 from tests.integration.stack import LocalStack
+from tools.journeys.metrics import TARGET_PRECISION, TARGET_RECALL, TARGET_REPEAT_RATE
+from tools.journeys.runner import Report, print_report, run_suite
 
 pytestmark = pytest.mark.integration
 

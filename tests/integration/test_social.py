@@ -11,7 +11,7 @@ import pytest
 
 from infra.local.samples import SignedRequest
 from shared.config import DEVELOPMENT_SECRETS
-from shared.schema import Visibility
+from shared.model.contact import Visibility
 from tests.integration.stack import LocalStack, unique_phone
 
 pytestmark = pytest.mark.integration

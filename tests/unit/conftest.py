@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared import config
-from shared.events.publisher import get_event_publisher
+from shared.wiring import get_event_publisher
 from tests.conftest import Account
 from tests.streams import Stream
 

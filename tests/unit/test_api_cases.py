@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.store.dynamo import get_store
+from shared.wiring import get_store
 from tests.builders import sms_contact
 from tests.conftest import Account, clear_factories
 from tests.unit.test_api_reads import call, customer_id_of, process

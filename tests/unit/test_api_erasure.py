@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from shared.adapters.dynamo import keys
+from shared.adapters.dynamo.stream import ChangeName, RawChange, decode
 from shared.config import get_settings
-from shared.events.derivation import ChangeName, StoredChange, derive_events
-from shared.events.models import EventType
-from shared.schema import Contact, Party, Thread
-from shared.store import keys
+from shared.events.derivation import derive_events
+from shared.model.contact import Contact, Party, Thread
+from shared.model.events import EventType
 from tests.builders import sms_contact
 from tests.conftest import Account, clear_factories
 from tests.unit.test_api_reads import call, customer_id_of, process
@@ -102,18 +103,16 @@ def test_erasing_an_unknown_customer_is_404(api: Account) -> None:
 
 def test_the_tombstone_becomes_one_customer_erased_event_with_ids_only() -> None:
     tombstone = {**keys.erasure("cus_1"), "type": "erasure", "erased_at": "2026-12-01T06:30:00.000000Z"}
-    change = StoredChange(
+    change = RawChange(
         stream_event_id="e1",
         name=ChangeName.INSERT,
         at=START,
         keys=keys.erasure("cus_1"),
         new_image=tombstone,
     )
-    (event,) = derive_events(change)
+    (event,) = derive_events(decode(change))
     assert event.type is EventType.CUSTOMER_ERASED
     assert event.customer_id == "cus_1"
     assert event.data.model_dump(mode="json") == {"customer_id": "cus_1", "erased_at": "2026-12-01T06:30:00Z"}
-    removal = StoredChange(
-        stream_event_id="e2", name=ChangeName.REMOVE, at=START, keys=change.keys, old_image=tombstone
-    )
-    assert derive_events(removal) == []
+    removal = RawChange(stream_event_id="e2", name=ChangeName.REMOVE, at=START, keys=change.keys, old_image=tombstone)
+    assert derive_events(decode(removal)) == []

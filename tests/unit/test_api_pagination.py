@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from shared.config import get_settings
-from shared.processing import ContactProcessor
-from shared.schema import Contact
-from shared.store.dynamo import get_store
+from shared.linking.processor import ContactProcessor
+from shared.model.contact import Contact
+from shared.model.records import LinkWrites
+from shared.wiring import get_store
 from tests.builders import sms_contact
 from tests.conftest import Account, clear_factories
 from tests.unit.test_api_reads import call, customer_id_of
@@ -39,7 +40,7 @@ def store_timeline(count: int, *, start: datetime = START, prefix: str = "SM") -
         contact = sms_contact(f"{prefix}{n}", at=start + timedelta(seconds=n)).model_copy(
             update={"customer_id": linked.customer_id, "case_id": linked.case_id, "link": linked.link}
         )
-        store.save(contact, opened_case=None, thread_keys=(), hint_identifier=None)
+        store.save(contact, LinkWrites())
         contacts.append(contact)
     return contacts
 
@@ -89,6 +90,6 @@ def test_contacts_arriving_during_a_walk_neither_repeat_nor_hide_older_ones(api:
         newer = sms_contact(f"NEW{n}", at=START + timedelta(hours=1, seconds=n)).model_copy(
             update={"customer_id": stored[0].customer_id, "case_id": stored[0].case_id, "link": stored[0].link}
         )
-        store.save(newer, opened_case=None, thread_keys=(), hint_identifier=None)
+        store.save(newer, LinkWrites())
     seen += [item["contact_id"] for page in walk for item in page["items"]]
     assert seen == [contact.contact_id for contact in reversed(stored)]

@@ -12,9 +12,9 @@ import pytest
 from functions.api.handler import lambda_handler
 from shared.api.queries import parse_identifier
 from shared.config import get_settings
-from shared.processing import ContactProcessor
-from shared.schema import Channel, Contact
-from shared.store.dynamo import get_store
+from shared.linking.processor import ContactProcessor
+from shared.model.contact import Channel, Contact
+from shared.wiring import get_store
 from tests.builders import FakeContext, api_event, json_body, sms_contact
 from tests.conftest import Account, clear_factories
 

@@ -13,13 +13,13 @@ import pytest
 
 from functions.app.handler import lambda_handler
 from functions.processor.handler import lambda_handler as processor_handler
+from shared.adapters.dynamo.identity import DynamoIdentityStore
 from shared.channels import app
 from shared.config import get_settings
-from shared.identity.merging import Merging
-from shared.ingest import ContactMessage
-from shared.schema import Assurance, IdentifierKind
-from shared.store.dynamo import get_store
-from shared.store.identity import IdentityStore
+from shared.ingest.message import ContactMessage
+from shared.linking.merging import Merging
+from shared.model.contact import Assurance, IdentifierKind
+from shared.wiring import get_store
 from tests.builders import (
     FakeContext,
     contacts_from_queue,
@@ -66,7 +66,7 @@ def process_queued(aws: Account) -> list[str]:
 
 
 def merging() -> Merging:
-    return Merging(IdentityStore(boto3.client("dynamodb"), get_settings().table_name))
+    return Merging(DynamoIdentityStore(boto3.client("dynamodb"), get_settings().table_name))
 
 
 def customer_of(contact_id: str) -> str:
@@ -184,7 +184,7 @@ def test_app_login_on_a_family_phone_of_another_account_merges_nothing(stack: Ac
     # Then two customers, and the phone stays with the first
     assert customer_of(child) != customer_of(parent)
     assert merging().resolve_customer_id(customer_of(parent)) == (customer_of(parent), False)
-    owner = IdentityStore(boto3.client("dynamodb"), get_settings().table_name).identifier_owner(
+    owner = DynamoIdentityStore(boto3.client("dynamodb"), get_settings().table_name).identifier_owner(
         sms_contact("SMx", ANN_PHONE, at=T0).sender.identifiers[0]
     )
     assert owner is not None and owner.customer_id == customer_of(parent)

@@ -13,14 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from functions.processor.handler import lambda_handler as processor_handler
-from shared import calls
+from shared.adapters.dynamo.contacts import DynamoStore, VersionedContact
 from shared.channels import twilio_voice
 from shared.config import get_settings
-from shared.ingest import ContactMessage
-from shared.processing import ContactProcessor, Outcome
-from shared.schema import Assurance, Contact, LinkRule, Revision
-from shared.store.dynamo import DynamoStore, VersionedContact, get_store
-from shared.webhooks.request import WebhookRequest
+from shared.ingest.message import ContactMessage
+from shared.ingest.request import WebhookRequest
+from shared.linking import calls
+from shared.linking.processor import ContactProcessor, Outcome
+from shared.model.contact import Assurance, Contact, LinkRule, Revision
+from shared.wiring import get_store
 from tests.builders import PUBLIC_URL, FakeContext, sms_contact, sqs_event, voice_fixture
 from tests.conftest import Account
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from shared import ids
 from shared.config import Settings
-from shared.identity import claims
-from shared.schema import Claim, ClaimKind, Contact
+from shared.linking import claims
+from shared.model import minted
+from shared.model.contact import Claim, ClaimKind, Contact
 from tests.builders import sms_contact
 
 AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SENDER = "+14155550123"
-REFERENCE = ids.case_reference("case_01JBZ0000000000000000000000")
+REFERENCE = minted.case_reference("case_01JBZ0000000000000000000000")
 
 
 def claims_in(text: str, *, region: str = "US", order_pattern: str = "") -> tuple[Claim, ...]:
@@ -42,7 +42,7 @@ def test_case_reference_with_one_mistyped_symbol_is_refused() -> None:
     wrong = "X" if body[0] != "X" else "Y"
     typo = f"TL-{wrong}{body[1:]}-{REFERENCE[-1]}"
 
-    assert ids.parse_case_reference(typo) is None
+    assert minted.parse_case_reference(typo) is None
     assert of_kind(claims_in(f"my case is {typo}"), ClaimKind.CASE_REFERENCE) == []
 
 
@@ -92,6 +92,6 @@ def test_claims_the_parser_found_come_first_and_are_not_repeated() -> None:
 
 
 def test_claimed_identifier_is_at_claimed_assurance_and_none_for_references() -> None:
-    email = claims.claimed_identifier(Claim(kind=ClaimKind.EMAIL, value="ann@example.org"))
+    email = Claim(kind=ClaimKind.EMAIL, value="ann@example.org").identifier
     assert email is not None and email.assurance.value == "claimed" and email.key == "email:ann@example.org"
-    assert claims.claimed_identifier(Claim(kind=ClaimKind.CASE_REFERENCE, value=REFERENCE)) is None
+    assert Claim(kind=ClaimKind.CASE_REFERENCE, value=REFERENCE).identifier is None

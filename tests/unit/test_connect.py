@@ -11,14 +11,15 @@ import pytest
 
 from functions.connect.handler import lambda_handler as connect_handler
 from functions.processor.handler import lambda_handler as processor_handler
-from shared import ids
+from shared.adapters.dynamo.contacts import DynamoStore
+from shared.adapters.sqs import QueueUnavailable
 from shared.channels import connect
 from shared.config import get_settings
-from shared.ingest import ContactMessage
-from shared.processing import ContactProcessor, Outcome
-from shared.queue import QueueUnavailable
-from shared.schema import Assurance, AttachmentType, Channel, ClaimKind, Contact, Direction, LinkRule
-from shared.store.dynamo import DynamoStore, get_store
+from shared.ingest.message import ContactMessage
+from shared.linking.processor import ContactProcessor, Outcome
+from shared.model import minted
+from shared.model.contact import Assurance, AttachmentType, Channel, ClaimKind, Contact, Direction, LinkRule
+from shared.wiring import get_store
 from tests.builders import (
     FakeContext,
     contacts_from_queue,
@@ -168,7 +169,7 @@ def test_record_the_queue_refuses_is_reported_as_a_batch_item_failure(
             if messages[0].contact.channel is Channel.CHAT:
                 raise QueueUnavailable("ingest queue refused the batch")
 
-    monkeypatch.setattr("shared.webhooks.app.get_ingest_queue", RefusingQueue)
+    monkeypatch.setattr("functions.connect.handler.get_ingest_queue", RefusingQueue)
     payloads = [event_fixture("connect", "voice_inbound.json"), event_fixture("connect", "chat_web.json")]
     event = kinesis_event(payloads)
     response = connect_handler(event, FakeContext())
@@ -240,7 +241,7 @@ def test_case_reference_typed_into_the_ivr_brings_the_call_onto_that_case(aws: A
     process(sms_contact("SM1", "+14155550199", at=datetime(2026, 11, 1, 9, 0, tzinfo=UTC)))
     case = stored_contact("twilio", "SM1").case_id
     assert case
-    process(parsed("voice_inbound.json", Attributes={"caseReference": ids.case_reference(case)}))
+    process(parsed("voice_inbound.json", Attributes={"caseReference": minted.case_reference(case)}))
 
     # Then the call is on that case for context, marked claimed: the caller proved nothing
     call = stored_contact("connect", VOICE_ID)

@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared import linking
-from shared.email.contacts import Delivery, occurred_at, provider_message_id, to_contact
-from shared.email.limits import EmailLimits
-from shared.email.mime import parse_message
-from shared.email.parsed import ParsedEmail
-from shared.email.storage import store_parts
-from shared.schema import Assurance, Channel, ClaimKind, Contact, Direction, Provider
+from shared.channels.email.contacts import Delivery, occurred_at, provider_message_id, to_contact
+from shared.channels.email.limits import EmailLimits
+from shared.channels.email.mime import parse_message
+from shared.channels.email.parsed import ParsedEmail
+from shared.channels.email.storage import store_parts
+from shared.linking import rules as linking
+from shared.model import thread_keys
+from shared.model.contact import Assurance, Channel, ClaimKind, Contact, Direction, Provider
 from tests.builders import event_fixture
 
 SENT = datetime(2025, 3, 4, 9, 15, tzinfo=UTC)  # the corpus' Date: Tue, 4 Mar 2025 10:15:00 +0100
@@ -100,19 +101,19 @@ def test_automated_mail_is_flagged_so_it_never_opens_a_case() -> None:
 def test_a_reply_looks_up_the_thread_key_the_first_message_registered() -> None:
     first = contact("plain_text_crlf.eml")
     reply = contact("gmail_reply.eml")
-    assert "msg#CAF3x9aQ1@mail.example.net" in linking.own_thread_keys(first)
-    assert "msg#CAF3x9aQ1@mail.example.net" in linking.lookup_thread_keys(reply)
+    assert "msg#CAF3x9aQ1@mail.example.net" in thread_keys.owned(first)
+    assert "msg#CAF3x9aQ1@mail.example.net" in thread_keys.quoted(reply)
 
 
 def test_outlook_replies_without_in_reply_to_share_the_conversation_key() -> None:
     first = contact("outlook_first_message.eml")
     reply = contact("outlook_reply_thread_index.eml")
-    [conversation] = [key for key in linking.own_thread_keys(first) if key.startswith("conv#")]
-    assert conversation in linking.lookup_thread_keys(reply)
+    [conversation] = [key for key in thread_keys.owned(first) if key.startswith("conv#")]
+    assert conversation in thread_keys.quoted(reply)
 
 
 def test_message_id_keys_come_before_the_outlook_conversation_key() -> None:
-    keys = linking.lookup_thread_keys(contact("gmail_reply.eml"))
+    keys = thread_keys.quoted(contact("gmail_reply.eml"))
     assert keys[0] == "msg#support-0001@acme.example"
 
 
@@ -153,6 +154,6 @@ def test_a_case_reference_becomes_a_claim_on_the_contact() -> None:
 
 
 def test_a_reference_typed_in_the_body_in_lower_case_is_found_once() -> None:
-    from shared.email.parsed import case_references
+    from shared.channels.email.parsed import case_references
 
     assert case_references("Re: help", "my case is tl-fv70xwgy-g, again TL-FV70XWGY-G") == ("TL-FV70XWGY-G",)

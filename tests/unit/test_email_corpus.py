@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from shared.email.limits import EmailLimits
-from shared.email.mime import parse_message
-from shared.email.parsed import ParsedEmail
-from shared.schema import AttachmentType
+from shared.channels.email.limits import EmailLimits
+from shared.channels.email.mime import parse_message
+from shared.channels.email.parsed import ParsedEmail
+from shared.model.contact import AttachmentType
 from tests.builders import EVENTS, event_fixture
 
 CORPUS = EVENTS / "email"
-REFERENCE = "TL-FV70XWGY-G"  # shared.ids.case_reference("case_demo_1")
+REFERENCE = "TL-FV70XWGY-G"  # shared.model.minted.case_reference("case_demo_1")
 OUTLOOK_CONVERSATION = "AdHFfDNCuDr402cYTw89KvGLirs+5g=="
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.email.limits import EmailLimits, EmailTooLarge
-from shared.email.mime import bounded, parse_message
-from shared.email.text import TRUNCATION_MARK, body_text, html_to_text, new_part
+from shared.channels.email.limits import EmailLimits, EmailTooLarge
+from shared.channels.email.mime import bounded, parse_message
+from shared.channels.email.text import TRUNCATION_MARK, body_text, html_to_text, new_part
 
 HEAD = b"From: Ann <ann.jones@example.net>\r\nTo: support@acme.example\r\nSubject: x\r\nMessage-ID: <b@x>\r\n"
 

@@ -9,9 +9,9 @@ import pytest
 
 from functions.eum.handler import lambda_handler as eum_handler
 from functions.processor.handler import lambda_handler as processor_handler
-from shared.ingest import ContactMessage
-from shared.queue import QueueUnavailable
-from shared.schema import Assurance, Channel, Provider
+from shared.adapters.sqs import QueueUnavailable
+from shared.ingest.message import ContactMessage
+from shared.model.contact import Assurance, Channel, Provider
 from tests.builders import (
     FakeContext,
     contacts_from_queue,
@@ -72,7 +72,7 @@ def test_refused_queue_fails_the_invocation_so_lambda_retries_it(aws: Account, m
         def send(self, messages: list[ContactMessage]) -> None:
             raise QueueUnavailable("ingest queue refused the batch")
 
-    monkeypatch.setattr("shared.webhooks.app.get_ingest_queue", RefusingQueue)
+    monkeypatch.setattr("functions.eum.handler.get_ingest_queue", RefusingQueue)
     with pytest.raises(QueueUnavailable):
         eum_handler(sns_event([INBOUND]), FakeContext())
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from infra.local.events_cli import main, print_events
+from shared.adapters.eventbridge import JsonLinesPublisher
 from shared.events.derivation import event_id
-from shared.events.models import ContactReceived, EventType
-from shared.events.publisher import JsonLinesPublisher
+from shared.model.events import ContactReceived, EventType
 from tests.builders import sms_contact
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

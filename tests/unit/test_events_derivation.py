@@ -12,13 +12,13 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from boto3.dynamodb.types import TypeSerializer
 
-from functions.processor.handler import get_contact_processor
 from shared import config
-from shared.events.derivation import StoredChange, derive_events
-from shared.events.models import EventType
-from shared.events.publisher import get_event_publisher
-from shared.schema import Contact, Content
-from shared.store.dynamo import get_store
+from shared.adapters.dynamo.stream import RawChange, decode
+from shared.events.derivation import derive_events
+from shared.model.contact import Contact, Content
+from shared.model.events import EventType
+from shared.model.records import LinkWrites
+from shared.wiring import get_contact_processor, get_event_publisher, get_store
 from tests.builders import sms_contact, stored_contact
 from tests.conftest import Account
 from tests.streams import Stream, publish, published
@@ -94,7 +94,7 @@ def test_a_stored_contact_that_changes_yields_contact_updated(stream: Stream, ev
     contact = stored("SM1")
     changed = contact.model_copy(update={"content": Content(text=contact.content.text, status="delivered")})
 
-    get_store().save(changed, opened_case=None, thread_keys=(), hint_identifier=None)
+    get_store().save(changed, LinkWrites())
     publish(stream.new_batch())
 
     updates = [event for event in published(events_file) if event["type"] == "contact.updated"]
@@ -108,7 +108,7 @@ def test_rewriting_a_contact_unchanged_yields_no_event(stream: Stream, events_fi
     publish(stream.new_batch())
     before = published(events_file)
 
-    get_store().save(stored("SM1"), opened_case=None, thread_keys=(), hint_identifier=None)
+    get_store().save(stored("SM1"), LinkWrites())
     batch = stream.new_batch()
     publish(batch)
 
@@ -158,12 +158,14 @@ def case_item(aws: Account) -> dict[str, Any]:
 
 
 def derived_types(record: DynamoDBRecord) -> list[EventType]:
-    return [event.type for event in derive_events(StoredChange.from_record(record))]
+    return [event.type for event in derive_events(decode(RawChange.from_record(record)))]
 
 
 def test_closing_a_case_yields_case_closed(aws: Account) -> None:
     opened = case_item(aws)
-    events = derive_events(StoredChange.from_record(stream_record("MODIFY", opened, {**opened, "status": "closed"})))
+    events = derive_events(
+        decode(RawChange.from_record(stream_record("MODIFY", opened, {**opened, "status": "closed"})))
+    )
 
     assert [event.type for event in events] == [EventType.CASE_CLOSED]
     assert events[0].case_id == opened["case_id"]
@@ -235,7 +237,7 @@ def test_events_that_cannot_be_published_fail_their_records_only(
     yielding = {
         record["dynamodb"]["SequenceNumber"]
         for record in batch["Records"]
-        if derive_events(StoredChange.from_record(DynamoDBRecord(record)))
+        if derive_events(decode(RawChange.from_record(DynamoDBRecord(record))))
     }
     assert len(yielding) == 3  # the contact, its customer and its case
 

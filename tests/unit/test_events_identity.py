@@ -9,12 +9,12 @@ from pathlib import Path
 import boto3
 import pytest
 
+from shared.adapters.dynamo.contacts import DynamoStore
+from shared.adapters.dynamo.identity import DynamoIdentityStore
 from shared.config import get_settings
-from shared.events.models import EventType
-from shared.identity.merging import Merging
-from shared.processing import ContactProcessor
-from shared.store.dynamo import DynamoStore
-from shared.store.identity import IdentityStore
+from shared.linking.merging import Merging
+from shared.linking.processor import ContactProcessor
+from shared.model.events import EventType
 from tests.builders import sms_contact
 from tests.conftest import Account
 from tests.streams import Stream, publish, published
@@ -25,7 +25,7 @@ EVIDENCE = "CRM record 0031x00000AbCdE holds both numbers"
 
 @pytest.fixture
 def merging(aws: Account) -> Merging:
-    return Merging(IdentityStore(boto3.client("dynamodb"), aws.table), clock=lambda: T0 + timedelta(days=1))
+    return Merging(DynamoIdentityStore(boto3.client("dynamodb"), aws.table), clock=lambda: T0 + timedelta(days=1))
 
 
 def two_customers(aws: Account, merging: Merging) -> tuple[str, str]:

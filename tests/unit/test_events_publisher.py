@@ -15,15 +15,10 @@ import boto3
 import pytest
 
 from shared import config
+from shared.adapters.eventbridge import EventBridgePublisher, EventsNotPublished, EventTooLarge, JsonLinesPublisher
 from shared.events.derivation import event_id
-from shared.events.models import ContactReceived, EventType, event_adapter
-from shared.events.publisher import (
-    EventBridgePublisher,
-    EventsNotPublished,
-    EventTooLarge,
-    JsonLinesPublisher,
-    get_event_publisher,
-)
+from shared.model.events import ContactReceived, EventType, event_adapter
+from shared.wiring import get_event_publisher
 from tests.builders import sms_contact
 from tests.conftest import Account
 

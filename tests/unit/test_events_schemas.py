@@ -10,10 +10,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from functions.processor.handler import get_contact_processor
 from shared import config
 from shared.events import schemas
-from shared.events.models import (
+from shared.model.contact import Assurance
+from shared.model.events import (
     EVENT_MODELS,
     CustomerErased,
     CustomerMerged,
@@ -22,9 +22,8 @@ from shared.events.models import (
     EventType,
     IdentitySuggested,
 )
-from shared.events.publisher import get_event_publisher
-from shared.identifiers import email
-from shared.schema import Assurance
+from shared.model.identifiers import email
+from shared.wiring import get_contact_processor, get_event_publisher
 from tests.builders import sms_contact
 from tests.conftest import Account
 from tests.streams import Stream, publish, published

@@ -14,10 +14,9 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
 from functions.events.handler import lambda_handler
-from functions.processor.handler import get_contact_processor
 from infra.local.stream_poller import TableStreamPoller
 from shared import config
-from shared.events.publisher import get_event_publisher
+from shared.wiring import get_contact_processor, get_event_publisher
 from tests.builders import FakeContext, sms_contact
 from tests.conftest import Account
 from tests.streams import IN_PROCESS_STREAMS

@@ -11,12 +11,12 @@ import boto3
 import pytest
 from botocore.client import BaseClient
 
+from shared.adapters.dynamo.contacts import DynamoStore
+from shared.adapters.dynamo.identity import DynamoIdentityStore
 from shared.config import get_settings
-from shared.identity.merging import Merging
-from shared.processing import ContactProcessor
-from shared.schema import Contact
-from shared.store.dynamo import DynamoStore
-from shared.store.identity import IdentityStore
+from shared.linking.merging import Merging
+from shared.linking.processor import ContactProcessor
+from shared.model.contact import Contact
 from tests.builders import sms_contact
 from tests.conftest import Account
 
@@ -43,7 +43,7 @@ def new_processor() -> ContactProcessor:
     """One per thread, as Lambda runs one processor per concurrent invocation."""
     client = boto3.client("dynamodb")
     table = get_settings().table_name
-    return ContactProcessor(DynamoStore(client, table), get_settings(), Merging(IdentityStore(client, table)))
+    return ContactProcessor(DynamoStore(client, table), get_settings(), Merging(DynamoIdentityStore(client, table)))
 
 
 def run_together(*work: Callable[[], object]) -> None:
@@ -97,7 +97,7 @@ def test_a_merge_racing_with_new_contacts_of_both_customers_loses_nothing(aws: A
         stored(sms_contact("SM1", ADA_WORK, at=T0 + timedelta(minutes=1))).customer_id,
     )
     assert survivor and other and survivor != other
-    merging = Merging(IdentityStore(boto3.client("dynamodb"), get_settings().table_name))
+    merging = Merging(DynamoIdentityStore(boto3.client("dynamodb"), get_settings().table_name))
     later = [sms_contact(f"SM{n}", ADA if n % 2 else ADA_WORK, at=T0 + timedelta(minutes=10 + n)) for n in range(2, 8)]
     processors = [new_processor() for _ in later]
 

@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
-from shared import identifiers, ids
+from shared.adapters.dynamo.contacts import DynamoStore
+from shared.adapters.dynamo.identity import DynamoIdentityStore
 from shared.config import Settings, get_settings
-from shared.identity.merging import Merging
-from shared.processing import ContactProcessor
-from shared.schema import Assurance, Channel, Contact, Direction, IdentifierKind, Party, Provider
-from shared.store.dynamo import DynamoStore
-from shared.store.identity import IdentityStore
+from shared.linking.merging import Merging
+from shared.linking.processor import ContactProcessor
+from shared.model import identifiers, minted
+from shared.model.contact import Assurance, Channel, Contact, Direction, IdentifierKind, Party, Provider
 from tests.conftest import Account
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -22,7 +22,7 @@ ACCOUNT = "acct_1001"
 def app_message(event_id: str, phone: str, at: datetime) -> Contact:
     """What the app channel makes of a logged-in message: the account and the phone it verified."""
     return Contact(
-        contact_id=ids.contact_id("app", event_id, at),
+        contact_id=minted.contact_id("app", event_id, at),
         channel=Channel.APP,
         provider=Provider.APP,
         direction=Direction.INBOUND,
@@ -41,7 +41,7 @@ def app_message(event_id: str, phone: str, at: datetime) -> Contact:
 
 def processor(aws: Account, settings: Settings) -> ContactProcessor:
     client = boto3.client("dynamodb")
-    return ContactProcessor(DynamoStore(client, aws.table), settings, Merging(IdentityStore(client, aws.table)))
+    return ContactProcessor(DynamoStore(client, aws.table), settings, Merging(DynamoIdentityStore(client, aws.table)))
 
 
 def phones_of(customer_id: str) -> set[str]:

@@ -8,16 +8,17 @@ from typing import Any
 import boto3
 import pytest
 
-from shared import identifiers, ids
+from shared.adapters.dynamo import keys
+from shared.adapters.dynamo.contacts import DynamoStore
+from shared.adapters.dynamo.identity import DynamoIdentityStore
+from shared.adapters.dynamo.stream import ChangeName, RawChange, decode
 from shared.config import get_settings
-from shared.events.derivation import ChangeName, StoredChange, derive_events
-from shared.events.models import EventType
-from shared.identity.merging import Merging
-from shared.processing import ContactProcessor
-from shared.schema import Assurance, Channel, Contact, Direction, Identifier, LinkRule, Party, Provider, Thread
-from shared.store import keys
-from shared.store.dynamo import DynamoStore
-from shared.store.identity import IdentityStore
+from shared.events.derivation import derive_events
+from shared.linking.merging import Merging
+from shared.linking.processor import ContactProcessor
+from shared.model import identifiers, minted
+from shared.model.contact import Assurance, Channel, Contact, Direction, Identifier, LinkRule, Party, Provider, Thread
+from shared.model.events import EventType
 from tests.builders import sms_contact
 from tests.conftest import Account
 
@@ -30,12 +31,14 @@ SHOP = Party(identifiers=(identifiers.email("support@shop.example.org", Assuranc
 @pytest.fixture
 def processor(aws: Account) -> ContactProcessor:
     client = boto3.client("dynamodb")
-    return ContactProcessor(DynamoStore(client, aws.table), get_settings(), Merging(IdentityStore(client, aws.table)))
+    return ContactProcessor(
+        DynamoStore(client, aws.table), get_settings(), Merging(DynamoIdentityStore(client, aws.table))
+    )
 
 
 def email(message_id: str, sender: str, *, at: datetime, in_reply_to: str | None = None, text: str = "hi") -> Contact:
     return Contact(
-        contact_id=ids.contact_id("ses", message_id, at),
+        contact_id=minted.contact_id("ses", message_id, at),
         channel=Channel.EMAIL,
         provider=Provider.SES,
         direction=Direction.INBOUND,
@@ -51,7 +54,7 @@ def email(message_id: str, sender: str, *, at: datetime, in_reply_to: str | None
 
 def x_reply(tweet_id: str, user_id: str, conversation: str, *, at: datetime) -> Contact:
     return Contact(
-        contact_id=ids.contact_id("x", tweet_id, at),
+        contact_id=minted.contact_id("x", tweet_id, at),
         channel=Channel.X,
         provider=Provider.X,
         direction=Direction.INBOUND,
@@ -134,8 +137,8 @@ def test_a_stored_suggestion_becomes_identity_suggested(processor: ContactProces
     image = item(key)
     assert image is not None
 
-    change = StoredChange("stream-1", ChangeName.INSERT, T0, key, None, image)
-    assert [event.type for event in derive_events(change)] == [EventType.IDENTITY_SUGGESTED]
+    change = RawChange("stream-1", ChangeName.INSERT, T0, key, None, image)
+    assert [event.type for event in derive_events(decode(change))] == [EventType.IDENTITY_SUGGESTED]
 
 
 # --- case references (rule 5, second match) ------------------------------------------------------
@@ -143,7 +146,7 @@ def test_a_stored_suggestion_becomes_identity_suggested(processor: ContactProces
 
 def test_own_reference_after_the_window_links_back_to_that_case_plainly(processor: ContactProcessor) -> None:
     first = stored(processor, sms_contact("SM1", ANN_PHONE, at=T0))
-    reference = ids.case_reference(first.case_id or "")
+    reference = minted.case_reference(first.case_id or "")
 
     later = stored(processor, sms_contact("SM2", ANN_PHONE, at=T0 + timedelta(days=20), text=f"re {reference}"))
 
@@ -154,7 +157,7 @@ def test_own_reference_after_the_window_links_back_to_that_case_plainly(processo
 
 def test_someone_elses_reference_links_the_contact_claimed_and_merges_nothing(processor: ContactProcessor) -> None:
     ann = stored(processor, sms_contact("SM1", ANN_PHONE, at=T0))
-    reference = ids.case_reference(ann.case_id or "")
+    reference = minted.case_reference(ann.case_id or "")
 
     bob = stored(processor, sms_contact("SM2", BOB_PHONE, at=T0 + timedelta(hours=1), text=f"about {reference}"))
 
@@ -173,7 +176,7 @@ def test_someone_elses_reference_links_the_contact_claimed_and_merges_nothing(pr
 
 def test_claimed_case_does_not_become_the_senders_open_case(processor: ContactProcessor) -> None:
     ann = stored(processor, sms_contact("SM1", ANN_PHONE, at=T0))
-    reference = ids.case_reference(ann.case_id or "")
+    reference = minted.case_reference(ann.case_id or "")
     stored(processor, sms_contact("SM2", BOB_PHONE, at=T0 + timedelta(hours=1), text=f"about {reference}"))
 
     follow_up = stored(processor, sms_contact("SM3", BOB_PHONE, at=T0 + timedelta(hours=2), text="anyone?"))
@@ -183,7 +186,7 @@ def test_claimed_case_does_not_become_the_senders_open_case(processor: ContactPr
 
 def test_mistyped_reference_links_as_if_there_were_none(processor: ContactProcessor) -> None:
     ann = stored(processor, sms_contact("SM1", ANN_PHONE, at=T0))
-    reference = ids.case_reference(ann.case_id or "")
+    reference = minted.case_reference(ann.case_id or "")
     typo = reference[:-1] + ("A" if reference[-1] != "A" else "B")
 
     bob = stored(processor, sms_contact("SM2", BOB_PHONE, at=T0 + timedelta(hours=1), text=f"about {typo}"))

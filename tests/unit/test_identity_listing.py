@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.identity.merging import get_merging
+from shared.wiring import get_merging
 from tests.builders import sms_contact
 from tests.conftest import Account, clear_factories
 from tests.unit.test_api_reads import customer_id_of, process, walk

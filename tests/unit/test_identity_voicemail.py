@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared import ids
-from shared.schema import Assurance, LinkRule
-from shared.store.dynamo import get_store
+from shared.model import minted
+from shared.model.contact import Assurance, LinkRule
+from shared.wiring import get_store
 from tests.builders import stored_contact, voice_fixture
 from tests.conftest import Account, clear_factories
 from tests.unit.test_twilio_voice_linking import deliver, text
@@ -37,7 +37,7 @@ def test_reference_in_a_voicemail_transcript_moves_the_call_onto_that_case_claim
     # Given another customer's open case
     text("SM1", datetime.now(UTC) - timedelta(hours=3), sender=MESSENGER_LIKE_CUSTOMER)
     first = stored_contact("twilio", "SM1")
-    reference = ids.case_reference(first.case_id or "")
+    reference = minted.case_reference(first.case_id or "")
 
     # When a call's transcript, arriving last, reads the reference out
     deliver(stack, *call_reports(f"Hi, I am calling about case {reference}, please call me back."))
@@ -55,7 +55,7 @@ def test_callers_own_reference_in_a_voicemail_moves_the_call_onto_their_case_pla
     text("SM1", datetime.now(UTC) - timedelta(days=10), sender=caller)  # out of the reopen window
     first = stored_contact("twilio", "SM1")
 
-    deliver(stack, *call_reports(f"It's about {ids.case_reference(first.case_id or '')} again."))
+    deliver(stack, *call_reports(f"It's about {minted.case_reference(first.case_id or '')} again."))
 
     call = stored_contact("twilio", voice_fixture("incoming.json")["CallSid"])
     assert call.case_id == first.case_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.local.journey_metrics import Expected, Predicted, pool, score_journey
+from tools.journeys.metrics import Expected, Predicted, pool, score_journey
 
 
 def on(customer: str | None, case: str | None, *, claimed: bool = False) -> Predicted:

@@ -12,8 +12,13 @@ import phonenumbers
 import pytest
 from pydantic import ValidationError
 
-from infra.local.journey_identities import Identities, mistyped_reference
-from infra.local.journey_requests import (
+from infra.local.samples import SignedRequest, samples
+from shared.channels import connect, mailgun, meta, x
+from shared.channels.email.limits import EmailLimits
+from shared.model import minted
+from tests.builders import sample_request
+from tools.journeys.identities import Identities, mistyped_reference
+from tools.journeys.requests import (
     Built,
     ContactKey,
     Injection,
@@ -23,15 +28,10 @@ from infra.local.journey_requests import (
     message_step,
     render,
 )
-from infra.local.journey_steps import ConnectStep, EmailStep, MessageStep, parse_duration
-from infra.local.journey_suite import Journey, SuiteError, journey_files, load_suite
-from infra.local.samples import SignedRequest, samples
-from shared import ids
-from shared.channels import connect, mailgun, meta, x
-from shared.email.limits import EmailLimits
-from tests.builders import sample_request
+from tools.journeys.steps import ConnectStep, EmailStep, MessageStep, parse_duration
+from tools.journeys.suite import Journey, SuiteError, journey_files, load_suite
 
-REFERENCE = ids.case_reference("case_01J00000000000000000000000")
+REFERENCE = minted.case_reference("case_01J00000000000000000000000")
 PUBLIC_URL = "https://hooks.example.com"
 WHEN = datetime(2026, 11, 3, 14, 1, 58, tzinfo=UTC)
 
@@ -192,8 +192,8 @@ def test_a_token_keeps_its_value_within_a_journey() -> None:
 
 
 def test_a_mistyped_reference_fails_the_check_symbol() -> None:
-    assert ids.parse_case_reference(REFERENCE) == REFERENCE
-    assert ids.parse_case_reference(mistyped_reference(REFERENCE)) is None
+    assert minted.parse_case_reference(REFERENCE) == REFERENCE
+    assert minted.parse_case_reference(mistyped_reference(REFERENCE)) is None
 
 
 class FakeLookups:
@@ -326,7 +326,7 @@ def test_a_connect_copy_keeps_the_contact_and_adds_attributes() -> None:
 
 def test_every_sample_builder_the_suite_uses_is_registered() -> None:
     """When a builder is renamed, the journeys that need it would silently skip: fail here instead."""
-    from infra.local.journey_replay import required_sample
+    from tools.journeys.replay import required_sample
 
     wanted = {name for journey in load_suite() for step in journey.steps if (name := required_sample(step))}
 

@@ -22,7 +22,7 @@ from infra.local.pollers import SourceInjector, _failed_message_ids
 from infra.local.server import LocalGateway
 from infra.local.source_events import kinesis_events, sns_events, sqs_event
 from infra.topology import FUNCTIONS, FunctionSpec, Route, Source
-from shared.webhooks.request import WebhookRequest
+from shared.ingest.request import WebhookRequest
 
 ROUTES = RouteTable(FUNCTIONS)
 

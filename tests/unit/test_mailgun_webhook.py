@@ -13,9 +13,10 @@ from functions.mailgun import handler
 from functions.mailgun.handler import lambda_handler
 from infra.local.samples import SampleOptions, SignedRequest, mailgun
 from infra.local.samples.email import FilePart, multipart_form
+from shared.adapters.sqs import QueueUnavailable
 from shared.channels.mailgun import TokenLedger, compute_signature
-from shared.queue import QueueUnavailable, get_ingest_queue
-from shared.schema import Provider
+from shared.model.contact import Provider
+from shared.wiring import get_ingest_queue
 from tests.builders import (
     FakeContext,
     contacts_from_queue,

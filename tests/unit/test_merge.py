@@ -8,13 +8,13 @@ from typing import Any
 import boto3
 import pytest
 
-from shared import identifiers
+from shared.adapters.dynamo.contacts import DynamoStore
+from shared.adapters.dynamo.identity import DynamoIdentityStore
 from shared.config import get_settings
-from shared.identity.merging import CustomerMerged, MergeAlreadyUndone, MergeConflict, MergeNotFound, Merging
-from shared.processing import ContactProcessor
-from shared.schema import Assurance, Contact, Identifier, IdentifierKind
-from shared.store.dynamo import DynamoStore
-from shared.store.identity import IdentityStore
+from shared.linking.merging import CustomerMerged, MergeAlreadyUndone, MergeConflict, MergeNotFound, Merging
+from shared.linking.processor import ContactProcessor
+from shared.model import identifiers
+from shared.model.contact import Assurance, Contact, Identifier, IdentifierKind
 from tests.builders import sms_contact
 from tests.conftest import Account
 
@@ -26,7 +26,7 @@ EVIDENCE = "CRM record 0031x00000AbCdE holds both numbers"
 @pytest.fixture
 def world(aws: Account) -> tuple[ContactProcessor, Merging]:
     client = boto3.client("dynamodb")
-    merging = Merging(IdentityStore(client, aws.table), clock=lambda: T0 + timedelta(days=1))
+    merging = Merging(DynamoIdentityStore(client, aws.table), clock=lambda: T0 + timedelta(days=1))
     return ContactProcessor(DynamoStore(client, aws.table), get_settings(), merging), merging
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from functions.meta.handler import lambda_handler as meta_webhook
 from functions.processor.handler import lambda_handler as processor
 from functions.twilio_sms.handler import lambda_handler as twilio_webhook
-from shared.ingest import ContactMessage
-from shared.schema import LinkRule
+from shared.ingest.message import ContactMessage
+from shared.model.contact import LinkRule
 from tests.builders import (
     FakeContext,
     event_fixture,

@@ -9,8 +9,8 @@ import pytest
 
 from shared.channels import meta
 from shared.channels.payloads import ParsedBatch
-from shared.schema import AttachmentType, Channel, Direction, IdentifierKind, Provider, Visibility
-from shared.webhooks.errors import MalformedPayload
+from shared.ingest.errors import MalformedPayload
+from shared.model.contact import AttachmentType, Channel, Direction, IdentifierKind, Provider, Visibility
 from tests.builders import event_fixture, json_request
 
 PAGE = "104918573726198"

@@ -7,7 +7,7 @@ import pytest
 from infra.local.samples import SampleOptions, SignedRequest, samples
 from shared.channels import meta
 from shared.config import get_secret
-from shared.schema import Channel, Direction
+from shared.model.contact import Channel, Direction
 from tests.builders import PUBLIC_URL, json_request, sample_request
 
 

@@ -12,7 +12,7 @@ import pytest
 from functions.sendgrid.handler import lambda_handler
 from infra.local.samples import SignedRequest, sendgrid
 from infra.local.samples.email import FilePart, compose_email, multipart_form
-from shared.schema import Assurance, AttachmentType, Provider
+from shared.model.contact import Assurance, AttachmentType, Provider
 from tests.builders import (
     FakeContext,
     contacts_from_queue,

@@ -14,10 +14,11 @@ from functions.ses.handler import lambda_handler
 from infra.local.samples import SignedRequest, ses
 from infra.local.samples.email import compose_email
 from shared import config
+from shared.adapters.sns import SnsHttp, SnsUnavailable, TrustedTestCertificate
 from shared.channels.sns import SnsMessage, string_to_sign, verify_signature
 from shared.config import DEV_SES_TOPIC_ARN
-from shared.schema import Assurance, AttachmentType, Provider
-from shared.sns_http import SnsHttp, SnsUnavailable, TrustedTestCertificate, get_sns_endpoint
+from shared.model.contact import Assurance, AttachmentType, Provider
+from shared.wiring import get_sns_endpoint
 from tests.builders import (
     FakeContext,
     contacts_from_queue,

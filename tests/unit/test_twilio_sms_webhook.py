@@ -6,7 +6,7 @@ import pytest
 
 from functions.twilio_sms.handler import lambda_handler
 from shared.channels.twilio import compute_signature
-from shared.schema import Channel, IdentifierKind
+from shared.model.contact import Channel, IdentifierKind
 from tests.builders import FakeContext, contacts_from_queue, json_body, sms_form, twilio_form_event
 from tests.conftest import Account, clear_factories
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from functions.processor.handler import lambda_handler as processor_handler
 from functions.twilio_voice.handler import lambda_handler as voice_handler
-from shared.ingest import ContactMessage
-from shared.schema import LinkRule
+from shared.ingest.message import ContactMessage
+from shared.model.contact import LinkRule
 from tests.builders import (
     FakeContext,
     contacts_from_queue,

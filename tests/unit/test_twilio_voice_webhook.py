@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from functions.twilio_voice.handler import lambda_handler
-from shared.ingest import ContactMessage
-from shared.schema import Assurance, Channel, Contact, Direction, Provider
+from shared.ingest.message import ContactMessage
+from shared.model.contact import Assurance, Channel, Contact, Direction, Provider
 from tests.builders import (
     FakeContext,
     contacts_from_queue,

@@ -6,8 +6,8 @@ import json
 
 from functions.processor.handler import lambda_handler as processor
 from functions.x.handler import lambda_handler as x_webhook
-from shared.ingest import ContactMessage
-from shared.schema import Contact, LinkRule
+from shared.ingest.message import ContactMessage
+from shared.model.contact import Contact, LinkRule
 from tests.builders import FakeContext, event_fixture, sqs_event, stored_contact, x_event
 from tests.conftest import Account
 

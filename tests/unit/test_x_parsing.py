@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared import linking
 from shared.channels import x
 from shared.channels.payloads import ParsedBatch
-from shared.schema import AttachmentType, Channel, Direction, IdentifierKind, Provider, Visibility
-from shared.webhooks.errors import MalformedPayload
+from shared.ingest.errors import MalformedPayload
+from shared.model import thread_keys
+from shared.model.contact import AttachmentType, Channel, Direction, IdentifierKind, Provider, Visibility
 from tests.builders import event_fixture, json_request
 
 OUR_ACCOUNT = "1478523690147852369"
@@ -76,10 +76,10 @@ def test_a_reply_chain_threads_every_post_onto_the_one_before_it() -> None:
     assert our_reply.direction is Direction.OUTBOUND
     assert our_reply.customer_party.identifiers[0].value == ANN
     assert our_reply.customer_party.handle == "annlee"
-    assert set(linking.own_thread_keys(mention)) & set(linking.lookup_thread_keys(our_reply))
+    assert set(thread_keys.owned(mention)) & set(thread_keys.quoted(our_reply))
     # Their reply to our answer (two levels down) still finds it.
     assert their_reply.direction is Direction.INBOUND
-    assert set(linking.own_thread_keys(our_reply)) & set(linking.lookup_thread_keys(their_reply))
+    assert set(thread_keys.owned(our_reply)) & set(thread_keys.quoted(their_reply))
 
 
 def test_truncated_post_is_read_in_full_with_every_photo() -> None:

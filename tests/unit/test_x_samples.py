@@ -5,7 +5,7 @@ from __future__ import annotations
 from infra.local.samples import SampleOptions, SignedRequest, samples
 from shared.channels import x
 from shared.config import get_secret
-from shared.schema import Direction, Visibility
+from shared.model.contact import Direction, Visibility
 from tests.builders import PUBLIC_URL, sample_request
 
 

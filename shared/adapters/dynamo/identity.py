@@ -1,0 +1,212 @@
+"""Merge, undo and verified-attach writes: conditional single-item writes, no transactions.
+
+A merge is rare, so it may take several round trips; each write is conditional
+on what the merge read, so a racing processor or a second merge fails a
+condition instead of being overwritten (docs/identity.md, "Merge protocol").
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from shared.adapters.dynamo import keys
+from shared.adapters.dynamo.items import identifier_item
+from shared.adapters.dynamo.table import CUSTOMER_INDEX
+from shared.adapters.dynamo.table_client import Item, TableClient, dump, is_condition_failure
+from shared.model.contact import Assurance, Identifier, IdentifierKind
+from shared.model.failures import ConditionFailed
+from shared.model.records import OwnedIdentifier, Profile
+
+if TYPE_CHECKING:
+    pass
+
+MAX_LISTED = 100
+
+
+class DynamoIdentityStore(TableClient):
+    # --- reads ----------------------------------------------------------------------------
+
+    def profile(self, customer_id: str) -> Profile | None:
+        item = self._get(keys.profile(customer_id))
+        return Profile.from_item(customer_id, item) if item else None
+
+    def identifiers(self, customer_id: str) -> list[OwnedIdentifier]:
+        items = self._query_customer(customer_id, keys.IDENTIFIER_LISTING_PREFIX)
+        return [
+            OwnedIdentifier(
+                Identifier(kind=IdentifierKind(i["kind"]), value=i["value"], assurance=Assurance(i["assurance"])),
+                i["customer_id"],
+                i.get("merged_by"),
+            )
+            for i in items
+        ]
+
+    def identifier_owner(self, identifier: Identifier) -> OwnedIdentifier | None:
+        item = self._get(keys.identifier(identifier))
+        if not item:
+            return None
+        stored = Identifier(kind=identifier.kind, value=identifier.value, assurance=Assurance(item["assurance"]))
+        return OwnedIdentifier(stored, item["customer_id"], item.get("merged_by"))
+
+    def merge_log(self, merge_id: str) -> Item | None:
+        return self._get(keys.merge_log(merge_id))
+
+    # --- identifiers ----------------------------------------------------------------------
+
+    def attach(self, identifier: Identifier, customer_id: str, at: datetime) -> str:
+        """Attach an unowned identifier at its assurance, or raise it on the owner's item; returns the owner."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=dump(identifier_item(identifier, customer_id, at)),
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+            return customer_id
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+        owner = self.identifier_owner(identifier)
+        if owner and owner.customer_id == customer_id:
+            self.set_assurance(identifier, customer_id, identifier.assurance)
+        return owner.customer_id if owner else customer_id
+
+    def set_assurance(self, identifier: Identifier, customer_id: str, assurance: Assurance) -> None:
+        self._update(
+            keys.identifier(identifier),
+            "SET assurance = :assurance",
+            "customer_id = :owner",
+            {":assurance": assurance.value, ":owner": customer_id},
+        )
+
+    def repoint(self, identifier: Identifier, source: str, target: str, merge_id: str | None) -> None:
+        """Move an identifier item between customers, only if `source` still owns it."""
+        update = "SET customer_id = :target, GSI1PK = :partition, assurance = :assurance"
+        values = {
+            ":target": target,
+            ":source": source,
+            ":partition": keys.customer_partition(target),
+            ":assurance": identifier.assurance.value,
+        }
+        if merge_id:
+            update += ", merged_by = :merge"
+            values[":merge"] = merge_id
+        else:
+            update += " REMOVE merged_by"
+        self._update(keys.identifier(identifier), update, "customer_id = :source", values)
+
+    # --- profiles -------------------------------------------------------------------------
+
+    def mark_merged(self, merged: str, survivor: str, merge_id: str) -> None:
+        self._update(
+            keys.profile(merged),
+            "SET #status = :merged, merged_into = :survivor, merge_id = :merge",
+            "attribute_exists(PK) AND attribute_not_exists(merged_into)",
+            {":merged": "merged", ":survivor": survivor, ":merge": merge_id},
+            names={"#status": "status"},
+        )
+
+    def absorb(self, survivor: Profile, merged: str, active_case_id: str | None, active_case_at: str | None) -> None:
+        """Set the survivor's active case, only if nothing moved it since `survivor` was read."""
+        values: dict[str, Any] = {":merged": {merged}}
+        if survivor.active_case_at is None:
+            condition = "attribute_not_exists(active_case_at) AND attribute_not_exists(merged_into)"
+        else:
+            condition = "active_case_at = :seen AND attribute_not_exists(merged_into)"
+            values[":seen"] = survivor.active_case_at
+        update = "ADD absorbed :merged"
+        if active_case_id and active_case_at:
+            update = "SET active_case_id = :case, active_case_at = :at " + update
+            values |= {":case": active_case_id, ":at": active_case_at}
+        self._update(keys.profile(survivor.customer_id), update, condition, values)
+
+    def restore_profile(self, merged: Profile, merge_id: str) -> None:
+        """Undo `mark_merged`: the profile as the merge log recorded it."""
+        values: dict[str, Any] = {":merge": merge_id, ":status": merged.status}
+        update = "SET #status = :status REMOVE merged_into, merge_id"
+        if merged.active_case_id and merged.active_case_at:
+            update = "SET #status = :status, active_case_id = :case, active_case_at = :at REMOVE merged_into, merge_id"
+            values |= {":case": merged.active_case_id, ":at": merged.active_case_at}
+        self._update(keys.profile(merged.customer_id), update, "merge_id = :merge", values, names={"#status": "status"})
+
+    def release(self, survivor: str, merged: str, active: tuple[str, str] | None, set_by_merge: str | None) -> None:
+        """Undo `absorb`; the active case goes back only if no contact moved it since the merge."""
+        self._update(keys.profile(survivor), "DELETE absorbed :merged", "attribute_exists(PK)", {":merged": {merged}})
+        if active and set_by_merge:
+            # If the survivor wrote since, its newer activity stands.
+            with contextlib.suppress(ConditionFailed):
+                self._update(
+                    keys.profile(survivor),
+                    "SET active_case_id = :case, active_case_at = :at",
+                    "active_case_at = :merge_at",
+                    {":case": active[0], ":at": active[1], ":merge_at": set_by_merge},
+                )
+
+    # --- cases ----------------------------------------------------------------------------
+
+    def relate_case(self, case_id: str, related_to: str | None, merge_id: str) -> None:
+        if related_to:
+            update, values = "SET related_case_id = :related, related_by = :merge", {":related": related_to}
+            condition = "attribute_exists(PK)"
+        else:
+            update, values = "REMOVE related_case_id, related_by", {}
+            condition = "related_by = :merge"
+        self._update(keys.case(case_id), update, condition, {**values, ":merge": merge_id})
+
+    # --- the merge log --------------------------------------------------------------------
+
+    def put_merge_log(self, merge_id: str, survivor: str, log: Mapping[str, Any], at: str) -> None:
+        item = {
+            **keys.merge_log(merge_id),
+            **log,
+            "type": "merge",
+            "GSI1PK": keys.customer_partition(survivor),
+            "GSI1SK": keys.merge_listing_sort(at, merge_id),
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table, Item=dump(item), ConditionExpression="attribute_not_exists(PK)"
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            raise ConditionFailed("merge log exists") from error
+
+    def set_merge_state(self, merge_id: str, state: str, expected: str, extra: Mapping[str, Any]) -> None:
+        update = "SET #state = :state" + "".join(f", {name} = :{name}" for name in extra)
+        values = {":state": state, ":expected": expected, **{f":{name}": value for name, value in extra.items()}}
+        self._update(keys.merge_log(merge_id), update, "#state = :expected", values, names={"#state": "state"})
+
+    # --- mechanics ------------------------------------------------------------------------
+
+    def _update(
+        self,
+        key: keys.Key,
+        update: str,
+        condition: str,
+        values: Mapping[str, Any],
+        names: Mapping[str, str] | None = None,
+    ) -> None:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": dump(key),
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+        }
+        if values:
+            request["ExpressionAttributeValues"] = dump(values)
+        if names:
+            request["ExpressionAttributeNames"] = dict(names)
+        try:
+            self._client.update_item(**request)
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            raise ConditionFailed(key["PK"].split("#", 1)[0]) from error
+
+    def _query_customer(self, customer_id: str, prefix: str) -> list[Item]:
+        return list(self._partition(CUSTOMER_INDEX, keys.customer_partition(customer_id), prefix))

@@ -1,0 +1,82 @@
+"""Every key string of the single table is built here and nowhere else."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.model.contact import Identifier
+from shared.model.times import sortable_time
+
+Key = dict[str, str]
+
+
+def identifier(ident: Identifier) -> Key:
+    return {"PK": f"IDN#{ident.kind.value}#{ident.value}", "SK": "IDN"}
+
+
+def identifier_hint(ident: Identifier) -> Key:
+    return {"PK": f"IDN#{ident.kind.value}#{ident.value}", "SK": "LAST"}
+
+
+def profile(customer_id: str) -> Key:
+    return {"PK": f"CUS#{customer_id}", "SK": "PROFILE"}
+
+
+def erasure(customer_id: str) -> Key:
+    """The tombstone an erased customer leaves: ids only, so reads answer 410 (docs/api.md)."""
+    return {"PK": f"CUS#{customer_id}", "SK": "ERASED"}
+
+
+def contact(contact_id: str) -> Key:
+    return {"PK": f"CON#{contact_id}", "SK": "CON"}
+
+
+def message(provider: str, provider_message_id: str) -> Key:
+    return {"PK": f"MSG#{provider}#{provider_message_id}", "SK": "MSG"}
+
+
+def case(case_id: str) -> Key:
+    return {"PK": f"CASE#{case_id}", "SK": "CASE"}
+
+
+def thread(thread_key: str) -> Key:
+    return {"PK": f"THR#{thread_key}", "SK": "THR"}
+
+
+def merge_log(merge_id: str) -> Key:
+    return {"PK": f"MERGE#{merge_id}", "SK": "MERGE"}
+
+
+def suggestion(contact_id: str, claim_key: str) -> Key:
+    """One suggested identity link per (contact, claim): a redelivery rewrites the same item."""
+    return {"PK": f"{SUGGESTION_PREFIX}{contact_id}#{claim_key}", "SK": "SUG"}
+
+
+def customer_partition(customer_id: str) -> str:
+    return f"CUS#{customer_id}"
+
+
+def case_partition(case_id: str) -> str:
+    return f"CASE#{case_id}"
+
+
+def timeline_sort(occurred_at: datetime, contact_id: str) -> str:
+    return f"C#{sortable_time(occurred_at)}#{contact_id}"
+
+
+def case_listing_sort(opened_at: datetime, case_id: str) -> str:
+    return f"CASE#{sortable_time(opened_at)}#{case_id}"
+
+
+def identifier_listing_sort(ident: Identifier) -> str:
+    return f"IDN#{ident.kind.value}#{ident.value}"
+
+
+def merge_listing_sort(at: str, merge_id: str) -> str:
+    return f"MERGE#{at}#{merge_id}"
+
+
+SUGGESTION_PREFIX = "SUG#"
+TIMELINE_PREFIX = "C#"
+CASE_LISTING_PREFIX = "CASE#"
+IDENTIFIER_LISTING_PREFIX = "IDN#"

@@ -1,0 +1,151 @@
+"""The mechanics every store shares: (de)serialization, retries with backoff, paging.
+
+`DynamoStore` (the hot path and reads), `IdentityStore` (merges) and `AdminStore`
+(case status, erasure) are all `TableClient`s, so a batch loop, a retry or a
+page walk is written once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from shared.adapters.dynamo import keys
+from shared.adapters.dynamo.cursors import decode_cursor, encode_cursor
+from shared.adapters.dynamo.table import INDEXES, PARTITION_KEY
+from shared.model.failures import StoreContention
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Item = dict[str, Any]
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
+MAX_BATCH_ATTEMPTS = 8
+
+
+def dump(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Python values → DynamoDB attribute values; None attributes are left out."""
+    return {name: _serializer.serialize(value) for name, value in item.items() if value is not None}
+
+
+def load(item: Mapping[str, Any]) -> Item:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def backoff(attempt: int) -> None:
+    time.sleep(min(0.05 * 2**attempt, 1.0))
+
+
+def is_condition_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def chunks(items: Sequence[Item], size: int) -> Iterator[Sequence[Item]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class TableClient:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def _get(self, key: keys.Key) -> Item | None:
+        response = self._client.get_item(TableName=self._table, Key=dump(key), ConsistentRead=True)
+        return load(response["Item"]) if "Item" in response else None
+
+    def _batch_get(self, wanted: Sequence[keys.Key]) -> dict[tuple[str, str], Item]:
+        unique = list({(key["PK"], key["SK"]): key for key in wanted}.values())
+        found: dict[tuple[str, str], Item] = {}
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            pending: Any = {
+                self._table: {
+                    "Keys": [dump(key) for key in unique[start : start + BATCH_GET_LIMIT]],
+                    "ConsistentRead": True,
+                }
+            }
+            for attempt in range(MAX_BATCH_ATTEMPTS):
+                response = self._client.batch_get_item(RequestItems=pending)
+                for raw in response.get("Responses", {}).get(self._table, []):
+                    item = load(raw)
+                    found[(item["PK"], item["SK"])] = item
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                backoff(attempt)
+            else:
+                raise StoreContention("batch get left unprocessed keys")
+        return found
+
+    def _batch_put(self, items: Sequence[Item]) -> None:
+        self._batch_write([{"PutRequest": {"Item": dump(item)}} for item in items])
+
+    def _batch_delete(self, doomed: Sequence[keys.Key]) -> None:
+        self._batch_write([{"DeleteRequest": {"Key": dump(key)}} for key in doomed])
+
+    def _batch_write(self, requests: Sequence[Item]) -> None:
+        """BatchWriteItem in chunks of 25, retrying unprocessed requests with backoff."""
+        for chunk in chunks(requests, BATCH_WRITE_LIMIT):
+            pending: Any = {self._table: list(chunk)}
+            for attempt in range(MAX_BATCH_ATTEMPTS):
+                response = self._client.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                backoff(attempt)
+            else:
+                raise StoreContention("batch write left unprocessed requests")
+
+    def _query(
+        self,
+        index: str,
+        partition: str,
+        prefix: str,
+        *,
+        limit: int,
+        cursor: str | None = None,
+    ) -> tuple[list[Item], str | None]:
+        """One page of a listing, newest first; the cursor resumes after the page's last key."""
+        partition_name, sort_name = INDEXES[index]
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": index,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
+            "ExpressionAttributeNames": {"#pk": partition_name, "#sk": sort_name},
+            "ExpressionAttributeValues": dump({":pk": partition, ":prefix": prefix}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        start = decode_cursor(cursor, partition_attribute=partition_name, partition=partition)
+        if start:
+            request["ExclusiveStartKey"] = dump(start)
+        response = self._client.query(**request)
+        next_key = response.get("LastEvaluatedKey")
+        return [load(item) for item in response.get("Items", [])], encode_cursor(load(next_key) if next_key else None)
+
+    def _partition(self, index: str | None, partition: str, prefix: str | None = None) -> Iterator[Item]:
+        """Every item of one partition of the table or an index (optionally one sort-key prefix)."""
+        partition_name, sort_name = INDEXES[index] if index else (PARTITION_KEY, "SK")
+        condition = "#pk = :pk" + (" AND begins_with(#sk, :prefix)" if prefix else "")
+        names = {"#pk": partition_name, **({"#sk": sort_name} if prefix else {})}
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": dump({":pk": partition, ":prefix": prefix}),
+        }
+        if index:
+            request["IndexName"] = index
+        while True:
+            response = self._client.query(**request)
+            yield from (load(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -1,0 +1,134 @@
+"""The resolver every webhook function uses: errors map to statuses here, once.
+
+Routes never catch: a domain error raised anywhere below a route becomes the
+right status with a JSON body and a log line that names the error, not the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from pydantic import ValidationError
+
+from shared.channels.payloads import ParsedBatch
+from shared.config import SecretUnavailable, Settings, get_secret, get_settings
+from shared.http import error_response
+from shared.ingest.errors import InvalidSignature, WebhookError
+from shared.ingest.message import ContactMessage
+from shared.ingest.request import WebhookRequest
+from shared.model.contact import Contact
+from shared.model.failures import DependencyUnavailable, UntrustedUrl
+from shared.observability import logger, metrics
+
+Verifier = Callable[[WebhookRequest, str], None]
+BodyLimit = Callable[[Settings], int]
+
+
+class ContactQueue(Protocol):
+    """The ingest queue port (`shared.adapters.sqs.IngestQueue`): durable once `send` returns."""
+
+    def send(self, messages: Sequence[ContactMessage]) -> None: ...
+
+
+class WebhookResolver(APIGatewayHttpResolver):
+    """A webhook's resolver: the body limit its requests are decoded against, and the queue it fills."""
+
+    def __init__(self, body_limit: BodyLimit, queue: Callable[[], ContactQueue]) -> None:
+        super().__init__()
+        self.body_limit = body_limit
+        self.queue = queue
+
+    def enqueue(self, contacts: Sequence[Contact], *, channel: str) -> None:
+        enqueue(self.queue(), contacts, channel=channel)
+
+    def enqueue_batch(self, batch: ParsedBatch, *, channel: str) -> None:
+        enqueue_batch(self.queue(), batch, channel=channel)
+
+
+def general_body_limit(settings: Settings) -> int:
+    return settings.max_body_bytes
+
+
+def webhook_app(queue: Callable[[], ContactQueue], *, body_limit: BodyLimit = general_body_limit) -> WebhookResolver:
+    """The resolver of one webhook function; email routes pass their larger body limit."""
+    app = WebhookResolver(body_limit, queue)
+
+    @app.exception_handler(WebhookError)
+    def _refuse(error: WebhookError) -> Response[str]:
+        return _refusal(error)
+
+    @app.exception_handler(ValidationError)
+    def _invalid(error: ValidationError) -> Response[str]:
+        # A signed payload that breaks our schema (a 600-character id, say): name the
+        # fields, never their values, which may be personal data.
+        fields = sorted({".".join(str(part) for part in issue["loc"]) for issue in error.errors()})
+        logger.warning("webhook payload breaks the contact schema", extra={"fields": fields})
+        return error_response(400, "malformed_payload", f"invalid fields: {', '.join(fields)}")
+
+    @app.exception_handler(UntrustedUrl)
+    def _untrusted(error: UntrustedUrl) -> Response[str]:
+        # Only a bypassed URL check upstream gets here: refused like a forged signature.
+        return _refusal(InvalidSignature(str(error)))
+
+    @app.exception_handler(DependencyUnavailable)
+    @app.exception_handler(SecretUnavailable)
+    def _unavailable(error: Exception) -> Response[str]:
+        logger.exception("webhook dependency unavailable", extra={"error_type": type(error).__name__})
+        return error_response(503, "unavailable", "temporarily unavailable, retry later")
+
+    return app
+
+
+def _refusal(error: WebhookError) -> Response[str]:
+    logger.warning("webhook refused", extra={"error_code": error.code, "status": error.status})
+    metrics.add_metric(name=f"Webhook{error.status}", unit="Count", value=1)
+    return error_response(error.status, error.code, error.message)
+
+
+def current_request(app: APIGatewayHttpResolver) -> WebhookRequest:
+    """The request of the current invocation, decoded once and shared by middleware and route."""
+    request = app.context.get("webhook_request")
+    if request is None:
+        settings = get_settings()
+        limit = app.body_limit if isinstance(app, WebhookResolver) else general_body_limit
+        request = WebhookRequest.from_event(
+            app.current_event.raw_event,
+            public_base_url=settings.public_url,
+            max_body_bytes=limit(settings),
+        )
+        app.append_context(webhook_request=request)  # type: ignore[no-untyped-call]
+    assert isinstance(request, WebhookRequest)
+    return request
+
+
+def verified_by(verify: Verifier, *, secret: str) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response[str]]:
+    """Route middleware: the signature is checked with the named secret before the route runs."""
+
+    def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
+        verify(current_request(app), get_secret(secret))
+        return next_middleware(app)
+
+    return middleware
+
+
+def enqueue(queue: ContactQueue, contacts: Sequence[Contact], *, channel: str) -> None:
+    """Queue contacts durably; the caller acknowledges the provider only after this returns."""
+    queue.send([ContactMessage(contact=contact) for contact in contacts])
+    metrics.add_metric(name="ContactsQueued", unit="Count", value=len(contacts))
+    logger.info("contacts queued", extra={"channel": channel, "count": len(contacts)})
+
+
+def enqueue_batch(queue: ContactQueue, batch: ParsedBatch, *, channel: str) -> None:
+    """Queue a multi-item payload's contacts; log what was not stored by type and reason, never by value."""
+    if batch.ignored or batch.skipped:
+        log = logger.warning if batch.skipped else logger.info
+        log(
+            "webhook items not stored",
+            extra={"channel": channel, "ignored": dict(batch.ignored), "skipped": dict(batch.skipped)},
+        )
+        metrics.add_metric(name="WebhookItemsSkipped", unit="Count", value=sum(batch.skipped.values()))
+    if batch.contacts:
+        enqueue(queue, batch.contacts, channel=channel)

@@ -1,0 +1,104 @@
+"""The identity and case rules of DESIGN.md section 4, as pure functions.
+
+Nothing here does I/O: the processor feeds in what the store found and carries
+out what these functions decide, so every rule is testable without AWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from shared.model import minted
+from shared.model.contact import Channel, Contact, Direction, Identifier
+from shared.model.records import ActiveCase, ThreadHit
+
+
+@dataclass(frozen=True)
+class CustomerResolution:
+    customer_id: str | None
+    created: bool
+    evidence: str
+    ambiguous: bool = False
+    over_limit: bool = False  # an identifier was left unattached: its customer holds the most of its kind
+
+
+class CaseStepKind(Enum):
+    JOIN = "join"  # the active case is in the window and newer than this contact: no write
+    CONTINUE = "continue"  # the active case is in the window: move its last activity forward
+    OPEN = "open"  # no open case in the window: open one
+
+
+@dataclass(frozen=True)
+class CaseStep:
+    kind: CaseStepKind
+    case_id: str | None = None
+
+
+def first_thread_hit(keys: Sequence[str], hits: Mapping[str, ThreadHit]) -> ThreadHit | None:
+    """Rule 5, first match: the contact's own thread keys, in the order they were listed."""
+    for key in keys:
+        if key in hits:
+            return hits[key]
+    return None
+
+
+def resolve_customer(contact: Contact, usable: Sequence[Identifier], owners: Mapping[str, str]) -> CustomerResolution:
+    """Rule 2: the sender identifier finds the customer; none found creates one.
+
+    `owners` maps identifier keys to the customer that owns them. Two identifiers
+    of one sender owned by different customers is a shared identifier: attach to
+    none and flag it, because guessing would show one person another's history.
+    """
+    finders = [identifier for identifier in usable if identifier.assurance.finds_customer]
+    if not finders:
+        return CustomerResolution(customer_id=None, created=False, evidence="no usable identifier")
+    found = {owners[identifier.key] for identifier in finders if identifier.key in owners}
+    if len(found) > 1:
+        return CustomerResolution(
+            customer_id=None, created=False, evidence="identifiers owned by several customers", ambiguous=True
+        )
+    if found:
+        customer = found.pop()
+        via = next(identifier for identifier in finders if owners.get(identifier.key) == customer)
+        return CustomerResolution(
+            customer_id=customer,
+            created=False,
+            evidence=f"{via.kind.value} identifier ({via.assurance.value})",
+        )
+    primary = finders[0]
+    return CustomerResolution(
+        customer_id=minted.customer_id(contact.contact_id),
+        created=True,
+        evidence=f"new customer from {primary.kind.value} identifier ({primary.assurance.value})",
+    )
+
+
+def joins_foreign_thread(contact: Contact) -> bool:
+    """An email reply on another customer's thread (a second address) joins that case, claimed.
+
+    Not so on X: strangers reply in a public conversation, and that is not one story.
+    """
+    return contact.channel is Channel.EMAIL
+
+
+def may_open_case(contact: Contact) -> bool:
+    """Rule 6: automatic replies, bounces, echoes and our own outbound never open a case."""
+    return contact.direction is Direction.INBOUND and not contact.automated
+
+
+def plan_case_step(active: ActiveCase, occurred_at: datetime, window: timedelta) -> CaseStep:
+    """Rule 5, third and fourth match: the open case in the reopen window, else a new case.
+
+    The window is measured on provider time, so a DLQ redrive or a replay links
+    exactly as the live delivery would have.
+    """
+    if active.case_id is None or active.last_activity is None:
+        return CaseStep(CaseStepKind.OPEN)
+    if active.last_activity < occurred_at - window:
+        return CaseStep(CaseStepKind.OPEN)
+    if active.last_activity >= occurred_at:
+        return CaseStep(CaseStepKind.JOIN, active.case_id)
+    return CaseStep(CaseStepKind.CONTINUE, active.case_id)

@@ -1,0 +1,31 @@
+"""Failures the use cases and the adapters share, so neither imports the other to name them.
+
+Each entry point maps them to a response once (a webhook's resolver, the /v1
+resolver, the processor's batch): a use case never catches a boto3 error.
+"""
+
+from __future__ import annotations
+
+
+class DependencyUnavailable(RuntimeError):
+    """A service we depend on did not answer (queue, bucket, SNS, secrets): a webhook answers 503."""
+
+
+class StoreContention(RuntimeError):
+    """The table kept refusing or changing under a write; the record fails and SQS redelivers it."""
+
+
+class ConditionFailed(RuntimeError):
+    """Someone changed the item since it was read; the caller re-reads or reports a conflict."""
+
+
+class ObjectTooLarge(ValueError):
+    """An object in storage is over the size we agreed to read; it was not read."""
+
+
+class InvalidCursor(ValueError):
+    """A page cursor that is not one of ours, or belongs to another listing (API: 400)."""
+
+
+class UntrustedUrl(ValueError):
+    """A URL we were asked to fetch is not on the host it must be on (an SNS certificate, say)."""

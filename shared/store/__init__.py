@@ -1,1 +1,0 @@
-"""The DynamoDB adapter: the only package that talks to the table."""

@@ -1,1 +1,0 @@
-"""What every webhook shares: the request model, signature checks, errors and the resolver."""
