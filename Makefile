@@ -6,7 +6,7 @@ PORT ?= 8080
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
-.PHONY: run serve test lint bench journeys schemas openapi synth deploy clean
+.PHONY: run serve test unit lint bench journeys schemas openapi synth deploy clean
 
 # Reinstall only when pyproject.toml changes.
 $(VENV)/.installed-%: pyproject.toml
@@ -27,6 +27,10 @@ serve: $(VENV)/.installed-local
 ## test: lint, type-check and run every test suite
 test: $(VENV)/.installed-dev lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+## unit: the fast suite only (pure code and in-memory fakes, no AWS, no sockets); seconds, not minutes
+unit: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -n 2 tests/unit
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

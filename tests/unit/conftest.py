@@ -1,29 +1,24 @@
-"""Fixtures of the unit suites that read the table's stream."""
+"""Unit tests are pure or run on in-memory fakes: no AWS, no moto, and no sockets at all."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+import socket
+from typing import Any, NoReturn
 
 import pytest
 
-from shared import config
-from shared.wiring import get_event_publisher
-from tests.conftest import Account
-from tests.streams import Stream
+
+class NetworkBlocked(RuntimeError):
+    """A unit test tried to open a connection: it belongs in tests/component or tests/integration."""
 
 
-@pytest.fixture
-def events_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Local events go to a fresh JSON Lines file."""
-    path = tmp_path / "events.jsonl"
-    monkeypatch.setenv("THREADLINE_EVENTS_FILE", str(path))
-    config.clear_caches()
-    get_event_publisher.cache_clear()
-    yield path
-    get_event_publisher.cache_clear()
+def _refuse(*_: Any, **__: Any) -> NoReturn:
+    raise NetworkBlocked("unit tests may not open network connections")
 
 
-@pytest.fixture
-def stream(aws: Account) -> Stream:
-    return Stream(aws)
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", _refuse)
+    monkeypatch.setattr(socket, "create_connection", _refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", _refuse)

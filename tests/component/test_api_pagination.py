@@ -14,8 +14,8 @@ from shared.model.contact import Contact
 from shared.model.records import LinkWrites
 from shared.wiring import get_store
 from tests.builders import sms_contact
+from tests.component.test_api_reads import call, customer_id_of
 from tests.conftest import Account, clear_factories
-from tests.unit.test_api_reads import call, customer_id_of
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 CONTACTS = 1_000

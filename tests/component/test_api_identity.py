@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.builders import sms_contact
+from tests.component.test_api_reads import call, customer_id_of, process, walk
 from tests.conftest import Account, clear_factories
-from tests.unit.test_api_reads import call, customer_id_of, process, walk
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 ADA = "+14155550123"

@@ -9,8 +9,8 @@ import pytest
 
 from shared.wiring import get_store
 from tests.builders import sms_contact
+from tests.component.test_api_reads import call, customer_id_of, process
 from tests.conftest import Account, clear_factories
-from tests.unit.test_api_reads import call, customer_id_of, process
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

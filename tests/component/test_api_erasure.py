@@ -16,8 +16,8 @@ from shared.events.derivation import derive_events
 from shared.model.contact import Contact, Party, Thread
 from shared.model.events import EventType
 from tests.builders import sms_contact
+from tests.component.test_api_reads import call, customer_id_of, process
 from tests.conftest import Account, clear_factories
-from tests.unit.test_api_reads import call, customer_id_of, process
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 ADA = "+14155550123"

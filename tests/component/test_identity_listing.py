@@ -9,8 +9,8 @@ import pytest
 
 from shared.wiring import get_merging
 from tests.builders import sms_contact
+from tests.component.test_api_reads import customer_id_of, process, walk
 from tests.conftest import Account, clear_factories
-from tests.unit.test_api_reads import customer_id_of, process, walk
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 ADA, ADA_WORK = "+14155550123", "+14155550124"

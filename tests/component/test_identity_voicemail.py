@@ -11,8 +11,8 @@ from shared.model import minted
 from shared.model.contact import Assurance, LinkRule
 from shared.wiring import get_store
 from tests.builders import stored_contact, voice_fixture
+from tests.component.test_twilio_voice_linking import deliver, text
 from tests.conftest import Account, clear_factories
-from tests.unit.test_twilio_voice_linking import deliver, text
 
 MESSENGER_LIKE_CUSTOMER = "+14155550177"  # someone other than the caller, as in the classic journey
 

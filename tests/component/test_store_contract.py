@@ -1,0 +1,197 @@
+"""One contract, two stores: the in-memory fake (tests/fakes.py) and the DynamoDB adapter (moto).
+
+Every condition the processor and the merge use case rely on is stated once
+here and checked against both, so the fast unit tests cannot pass on a fake
+that drifted from the real table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from shared.adapters.dynamo.contacts import DynamoStore
+from shared.adapters.dynamo.identity import DynamoIdentityStore
+from shared.linking.ports import ContactStore, IdentityStore
+from shared.model import minted
+from shared.model.contact import Assurance, Contact, Revision
+from shared.model.failures import ConditionFailed
+from shared.model.records import CaseRecord, CaseStatus, LinkWrites, Profile, Suggestion
+from shared.model.thread_keys import case_reference
+from tests.builders import sms_contact
+from tests.conftest import Account
+from tests.fakes import InMemoryStore
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+WINDOW = timedelta(days=7)
+ANN = "+14155550123"
+
+
+@dataclass
+class Stores:
+    contacts: ContactStore
+    identity: IdentityStore
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
+    if request.param == "memory":
+        fake = InMemoryStore()
+        yield Stores(fake, fake)
+        return
+    account: Account = request.getfixturevalue("aws")
+    client = boto3.client("dynamodb")
+    yield Stores(DynamoStore(client, account.table), DynamoIdentityStore(client, account.table))
+
+
+def contact(sid: str = "SM1", at: datetime = T0, **changes: object) -> Contact:
+    return sms_contact(sid, ANN, at=at).model_copy(update=changes)
+
+
+def test_an_identifier_belongs_to_the_first_customer_that_claims_it(stores: Stores) -> None:
+    ann = contact().sender.identifiers[0]
+    assert stores.contacts.claim_identifier(ann, "cus_a", T0) == "cus_a"
+    assert stores.contacts.claim_identifier(ann, "cus_b", T0) == "cus_a"
+    assert stores.contacts.claim_identifier(ann, "cus_a", T0) == "cus_a"
+    assert stores.contacts.count_identifiers("cus_a", "phone", up_to=5) == 1
+    assert stores.contacts.count_identifiers("cus_b", "phone", up_to=5) == 0
+
+
+def test_opening_a_case_holds_while_the_active_one_is_in_the_window(stores: Stores) -> None:
+    store = stores.contacts
+    assert store.open_case("cus_a", "case_1", T0, T0 - WINDOW) is None
+    refused = store.open_case("cus_a", "case_2", T0 + timedelta(days=1), T0 + timedelta(days=1) - WINDOW)
+    assert refused is not None and (refused.case_id, refused.last_activity) == ("case_1", T0)
+    assert store.open_case("cus_a", "case_1", T0, T0 - WINDOW) is None  # a retry of the same open
+    later = T0 + timedelta(days=8)
+    assert store.open_case("cus_a", "case_2", later, later - WINDOW) is None
+
+
+def test_continuing_moves_the_activity_only_for_the_active_case_in_the_window(stores: Stores) -> None:
+    store = stores.contacts
+    store.open_case("cus_a", "case_1", T0, T0 - WINDOW)
+    at = T0 + timedelta(days=2)
+    assert store.continue_case("cus_a", "case_1", at, at - WINDOW) is None
+    wrong = store.continue_case("cus_a", "case_9", at, at - WINDOW)
+    assert wrong is not None and (wrong.case_id, wrong.last_activity) == ("case_1", at)
+    too_late = at + timedelta(days=8)
+    assert store.continue_case("cus_a", "case_1", too_late, too_late - WINDOW) is not None
+    missing = store.continue_case("cus_nobody", "case_1", at, at - WINDOW)
+    assert missing is not None and missing.case_id is None
+
+
+def test_following_a_thread_never_moves_the_activity_back(stores: Stores) -> None:
+    store = stores.contacts
+    store.open_case("cus_a", "case_2", T0 + timedelta(days=1), T0 - WINDOW)
+    store.follow_thread("cus_a", "case_1", T0)  # older than the active case: ignored
+    at = T0 + timedelta(days=2)
+    active = store.open_case("cus_a", "case_x", at, at - WINDOW)
+    assert active is not None and active.case_id == "case_2"
+    store.follow_thread("cus_a", "case_1", at)
+    active = store.open_case("cus_a", "case_x", at, at - WINDOW)
+    assert active is not None and active.case_id == "case_1"
+
+
+def test_a_saved_contact_is_found_by_its_marker_keys_and_hint(stores: Stores) -> None:
+    store = stores.contacts
+    first = contact(customer_id="cus_a", case_id="case_1")
+    identifier = first.sender.identifiers[0]
+    store.claim_identifier(identifier, "cus_a", T0)
+    opened = CaseRecord(
+        case_id="case_1",
+        customer_id="cus_a",
+        reference=minted.case_reference("case_1"),
+        status=CaseStatus.OPEN,
+        opened_at=T0,
+        opened_by=first.contact_id,
+        channel=first.channel,
+    )
+    suggestion = Suggestion(first.contact_id, "cus_a", identifier, None, "case_1", "typed in")
+    store.save(
+        first,
+        LinkWrites(opened_case=opened, thread_keys=("msg#m1",), hint_identifier=identifier, suggested=(suggestion,)),
+    )
+
+    reference = case_reference(opened.reference)
+    found = store.lookup(contact("SM1"), [identifier], ["msg#m1", reference, "msg#unknown"])
+    assert found.duplicate_of == first.contact_id
+    assert found.owners == {identifier.key: "cus_a"}
+    assert {key: (hit.case_id, hit.customer_id) for key, hit in found.threads.items()} == {
+        "msg#m1": ("case_1", "cus_a"),
+        reference: ("case_1", "cus_a"),
+    }
+    hint = found.hint(identifier, "cus_a")
+    assert (hint.case_id, hint.last_activity) == ("case_1", T0)
+    assert found.hint(identifier, "cus_other").case_id is None
+    assert store.lookup(contact("SM2"), [identifier], []).duplicate_of is None
+
+
+def test_a_call_is_claimed_once_and_written_only_on_the_version_read(stores: Stores) -> None:
+    store = stores.contacts
+    first = contact("CA1", revision=Revision(key="status:ringing"))
+    second = contact("CA1", at=T0 + timedelta(seconds=5), revision=Revision(key="status:completed"))
+    assert store.claim_message(first) == first.contact_id
+    assert store.claim_message(second) == first.contact_id
+
+    assert store.put_versioned(first, None) is None
+    conflict = store.put_versioned(first, None)
+    assert conflict is not None and conflict.version == 1
+    assert store.put_versioned(first, 1) is None
+    stale = store.put_versioned(first, 1)
+    assert stale is not None and stale.version == 2
+    found = store.get_versioned(first.contact_id)
+    assert found is not None and found.version == 2 and found.contact == first
+    assert store.lookup(first, [], []).versioned(first.contact_id) == found
+
+
+def test_merge_writes_fail_unless_what_they_read_still_holds(stores: Stores) -> None:
+    identity, store = stores.identity, stores.contacts
+    for customer, case in (("cus_a", "case_a"), ("cus_b", "case_b")):
+        store.open_case(customer, case, T0, T0 - WINDOW)
+    ann = contact().sender.identifiers[0]
+    store.claim_identifier(ann, "cus_b", T0)
+
+    identity.mark_merged("cus_b", "cus_a", "mrg_1")
+    with pytest.raises(ConditionFailed):
+        identity.mark_merged("cus_b", "cus_a", "mrg_2")
+    merged = identity.profile("cus_b")
+    assert merged is not None and merged.merged_into == "cus_a"
+    assert store.open_case("cus_b", "case_x", T0 + timedelta(days=9), T0) is not None  # merged: refused
+
+    identity.repoint(ann, "cus_b", "cus_a", "mrg_1")
+    with pytest.raises(ConditionFailed):
+        identity.repoint(ann, "cus_b", "cus_a", "mrg_1")
+    assert [(o.customer_id, o.merged_by) for o in identity.identifiers("cus_a")] == [("cus_a", "mrg_1")]
+
+    survivor = identity.profile("cus_a")
+    assert survivor is not None
+    stale = Profile("cus_a", "active", survivor.created_at, None, "case_a", "2020-01-01T00:00:00.000000Z")
+    with pytest.raises(ConditionFailed):
+        identity.absorb(stale, "cus_b", "case_a", survivor.active_case_at)
+    identity.absorb(survivor, "cus_b", "case_a", survivor.active_case_at)
+
+    identity.put_merge_log("mrg_1", "cus_a", {"state": "applying"}, "2026-11-02T09:00:00.000000Z")
+    with pytest.raises(ConditionFailed):
+        identity.put_merge_log("mrg_1", "cus_a", {"state": "applying"}, "2026-11-02T09:00:00.000000Z")
+    identity.set_merge_state("mrg_1", "applied", "applying", {})
+    with pytest.raises(ConditionFailed):
+        identity.set_merge_state("mrg_1", "applied", "applying", {})
+    log = identity.merge_log("mrg_1")
+    assert log is not None and log["state"] == "applied"
+
+
+def test_attaching_a_verified_identifier_raises_the_owners_assurance_only(stores: Stores) -> None:
+    identity = stores.identity
+    weak = contact().sender.identifiers[0].model_copy(update={"assurance": Assurance.WEAK})
+    verified = weak.model_copy(update={"assurance": Assurance.VERIFIED})
+    assert identity.attach(weak, "cus_a", T0) == "cus_a"
+    assert identity.attach(verified, "cus_b", T0) == "cus_a"
+    owner = identity.identifier_owner(weak)
+    assert owner is not None and owner.identifier.assurance is Assurance.WEAK
+    assert identity.attach(verified, "cus_a", T0) == "cus_a"
+    owner = identity.identifier_owner(weak)
+    assert owner is not None and owner.identifier.assurance is Assurance.VERIFIED
