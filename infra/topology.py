@@ -1,22 +1,89 @@
-"""The one declaration of Threadline's functions, routes and event sources (DESIGN.md section 6).
+"""The one declaration of Threadline's functions, routes, event sources, secrets and samples (DESIGN.md section 6).
 
 The CDK app turns it into AWS resources; the local runtime turns it into one
-process. Neither keeps a list of its own, so the two cannot drift.
+process; `threadline send` finds its samples here and the tests their secrets.
+None of them keeps a list of its own, so they cannot drift. Adding a channel is
+one `FunctionSpec` (docs/architecture.md, "Adding a channel").
 """
 
 from __future__ import annotations
 
+import importlib
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any, Literal
+
+from shared.model.contact import Provider
 
 
 class Source(Enum):
-    """What invokes a function besides HTTP routes."""
+    """What invokes a function besides HTTP routes; `SOURCE_KINDS` says how each is built and run locally."""
 
     INGEST_QUEUE = "ingest_queue"  # the FIFO ingest queue (SQS batch, partial failures)
     CONNECT_STREAM = "connect_stream"  # Amazon Connect contact records on a Kinesis data stream
     EUM_SMS_TOPIC = "eum_sms_topic"  # AWS End User Messaging inbound SMS on an SNS topic
     TABLE_STREAM = "table_stream"  # the table's DynamoDB stream (events for CRM sync)
+    SES_RECEIPT_TOPIC = "ses_receipt_topic"  # SES receipt notifications, delivered by SNS over HTTPS to a route
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    """How one `Source` is made in AWS and fed locally, named as `module:attribute` and imported on use.
+
+    `deploy(sources: EventSources, target: ThreadlineFunction)` wires a function to the
+    source in the CDK stack. Locally a source is either polled (`local` builds a
+    `Poller`), injected (`local` turns a posted payload into the function's events,
+    `POST /_local/inject/<source>`, `threadline inject <inject_name>`), or arrives
+    over the function's own HTTP route (`local` is None).
+    """
+
+    deploy: str
+    local_mode: Literal["poll", "inject", "http"]
+    local: str | None = None
+    inject_name: str | None = None
+
+
+SOURCE_KINDS: dict[Source, SourceKind] = {
+    Source.INGEST_QUEUE: SourceKind(
+        "infra.cdk.sources:attach_ingest_queue", "poll", "infra.local.pollers:ingest_queue"
+    ),
+    Source.TABLE_STREAM: SourceKind(
+        "infra.cdk.sources:attach_table_stream", "poll", "infra.local.pollers:table_stream"
+    ),
+    Source.CONNECT_STREAM: SourceKind(
+        "infra.cdk.sources:attach_connect_stream", "inject", "infra.local.source_events:kinesis_events", "connect"
+    ),
+    Source.EUM_SMS_TOPIC: SourceKind(
+        "infra.cdk.sources:attach_eum_sms_topic", "inject", "infra.local.source_events:sns_events", "eum"
+    ),
+    Source.SES_RECEIPT_TOPIC: SourceKind("infra.cdk.sources:attach_ses_receipt_topic", "http"),
+}
+
+
+def resolve(path: str) -> Any:
+    """`package.module:attribute` → the attribute, imported now (CDK and the local runtime never load each other)."""
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A signing secret: one Secrets Manager secret per name when deployed, an environment variable locally."""
+
+    name: str
+    local_default: str  # public on purpose: `threadline serve` and the tests start with no setup
+    help: str
+    deployed: bool = True  # False: only the local stack reads it (the /v1 API key; deployed, IAM guards /v1)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A correctly signed sample of a provider's webhook: `threadline send <name>` (infra/local/samples)."""
+
+    name: str
+    builder: str  # `module:function`, taking `SampleOptions` and answering a `SignedRequest`
 
 
 class Access(Enum):
@@ -47,8 +114,10 @@ class FunctionSpec:
     routes: tuple[Route, ...] = ()
     source: Source | None = None
     access: frozenset[Access] = frozenset()
-    secrets: tuple[str, ...] = ()
+    secrets: tuple[Secret, ...] = ()
     channel: str | None = None  # a webhook of a channel that cdk.json may disable
+    provider: Provider | None = None  # the `Contact.provider` of what it receives
+    samples: tuple[Sample, ...] = ()
     memory_mb: int = 256
     timeout_s: int = 10
     extra_env: tuple[tuple[str, str], ...] = field(default=())
@@ -63,6 +132,26 @@ class FunctionSpec:
 
 
 WEBHOOK_ACCESS = frozenset({Access.QUEUE_SEND})
+
+TWILIO_AUTH_TOKEN = Secret(
+    "TWILIO_AUTH_TOKEN", "dev-twilio-auth-token", "Twilio auth token that signs SMS and voice webhooks"
+)
+META_APP_SECRET = Secret("META_APP_SECRET", "dev-meta-app-secret", "Meta app secret that signs X-Hub-Signature-256")
+META_VERIFY_TOKEN = Secret(
+    "META_VERIFY_TOKEN", "dev-meta-verify-token", "token Meta echoes in the hub.challenge handshake"
+)
+X_CONSUMER_SECRET = Secret(
+    "X_CONSUMER_SECRET", "dev-x-consumer-secret", "X app consumer secret (CRC and webhook signatures)"
+)
+MAILGUN_SIGNING_KEY = Secret("MAILGUN_SIGNING_KEY", "dev-mailgun-signing-key", "Mailgun HTTP webhook signing key")
+SENDGRID_INBOUND_TOKEN = Secret(
+    "SENDGRID_INBOUND_TOKEN", "dev-sendgrid-inbound-token", "secret token guarding the SendGrid Inbound Parse route"
+)
+APP_WEBHOOK_SECRET = Secret(
+    "APP_WEBHOOK_SECRET", "dev-app-webhook-secret", "secret that signs first-party app webhooks"
+)
+API_KEY = Secret("THREADLINE_API_KEY", "dev-api-key", "x-api-key the local /v1 API expects", deployed=False)
+
 API_READS = (
     Route("GET", "/v1/contacts"),
     Route("GET", "/v1/contacts/{contact_id}"),
@@ -88,40 +177,57 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="First-party app webhook (HMAC-signed JSON with verified identifiers)",
         routes=(Route("POST", "/webhooks/app"),),
         access=WEBHOOK_ACCESS,
-        secrets=("APP_WEBHOOK_SECRET",),
+        secrets=(APP_WEBHOOK_SECRET,),
         channel="app",
+        provider=Provider.APP,
+        samples=(Sample("app", "infra.local.samples.app:build"),),
     ),
     FunctionSpec(
         name="twilio_sms",
         description="Twilio Messaging webhook (SMS, MMS)",
         routes=(Route("POST", "/webhooks/twilio/sms"),),
         access=WEBHOOK_ACCESS,
-        secrets=("TWILIO_AUTH_TOKEN",),
+        secrets=(TWILIO_AUTH_TOKEN,),
         channel="twilio_sms",
+        provider=Provider.TWILIO,
+        samples=(Sample("twilio-sms", "infra.local.samples.twilio_sms:build"),),
     ),
     FunctionSpec(
         name="meta",
         description="Meta webhook (Messenger, Instagram, WhatsApp Cloud API)",
         routes=(Route("GET", "/webhooks/meta"), Route("POST", "/webhooks/meta")),
         access=WEBHOOK_ACCESS,
-        secrets=("META_APP_SECRET", "META_VERIFY_TOKEN"),
+        secrets=(META_APP_SECRET, META_VERIFY_TOKEN),
         channel="meta",
+        provider=Provider.META,
+        samples=(
+            Sample("meta-messenger", "infra.local.samples.meta:build_messenger"),
+            Sample("meta-instagram", "infra.local.samples.meta:build_instagram"),
+            Sample("meta-whatsapp", "infra.local.samples.meta:build_whatsapp"),
+        ),
     ),
     FunctionSpec(
         name="x",
         description="X Account Activity API webhook (DMs, mentions, replies)",
         routes=(Route("GET", "/webhooks/x"), Route("POST", "/webhooks/x")),
         access=WEBHOOK_ACCESS,
-        secrets=("X_CONSUMER_SECRET",),
+        secrets=(X_CONSUMER_SECRET,),
         channel="x",
+        provider=Provider.X,
+        samples=(
+            Sample("x-dm", "infra.local.samples.x:build_dm"),
+            Sample("x-mention", "infra.local.samples.x:build_mention"),
+        ),
     ),
     FunctionSpec(
         name="twilio_voice",
         description="Twilio Voice webhook (incoming call, status, recording and transcription callbacks)",
         routes=(Route("POST", "/webhooks/twilio/voice"),),
         access=WEBHOOK_ACCESS,
-        secrets=("TWILIO_AUTH_TOKEN",),
+        secrets=(TWILIO_AUTH_TOKEN,),
         channel="twilio_voice",
+        provider=Provider.TWILIO,
+        samples=(Sample("twilio-voice", "infra.local.samples.twilio_voice:build"),),
     ),
     # Email: MIME parsing of messages up to THREADLINE_MAX_EMAIL_BYTES wants memory (and the
     # CPU that comes with it); SNS and the providers give up on a call after about 15-30 s.
@@ -129,8 +235,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         name="ses",
         description="Amazon SES inbound mail via SNS (subscription confirmation, signature v1/v2)",
         routes=(Route("POST", "/webhooks/ses"),),
+        source=Source.SES_RECEIPT_TOPIC,
         access=WEBHOOK_ACCESS | {Access.MAIL_BUCKET_READ, Access.MAIL_BUCKET_WRITE},
         channel="ses",
+        provider=Provider.SES,
+        samples=(Sample("ses-email", "infra.local.samples.ses:build"),),
         memory_mb=1024,
         timeout_s=25,
     ),
@@ -139,8 +248,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="SendGrid Inbound Parse webhook (parsed and raw mode)",
         routes=(Route("POST", "/webhooks/sendgrid"),),
         access=WEBHOOK_ACCESS | {Access.MAIL_BUCKET_WRITE},
-        secrets=("SENDGRID_INBOUND_TOKEN",),
+        secrets=(SENDGRID_INBOUND_TOKEN,),
         channel="sendgrid",
+        provider=Provider.SENDGRID,
+        samples=(Sample("sendgrid-email", "infra.local.samples.sendgrid:build"),),
         memory_mb=1024,
         timeout_s=25,
     ),
@@ -149,8 +260,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Mailgun route forwards (body-mime or parsed fields)",
         routes=(Route("POST", "/webhooks/mailgun"), Route("POST", "/webhooks/mailgun/mime")),
         access=WEBHOOK_ACCESS | {Access.MAIL_BUCKET_WRITE},
-        secrets=("MAILGUN_SIGNING_KEY",),
+        secrets=(MAILGUN_SIGNING_KEY,),
         channel="mailgun",
+        provider=Provider.MAILGUN,
+        samples=(Sample("mailgun-email", "infra.local.samples.mailgun:build"),),
         memory_mb=1024,
         timeout_s=25,
     ),
@@ -160,6 +273,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         source=Source.CONNECT_STREAM,
         access=frozenset({Access.QUEUE_SEND}),
         channel="connect",
+        provider=Provider.CONNECT,
         timeout_s=30,
     ),
     FunctionSpec(
@@ -168,6 +282,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         source=Source.EUM_SMS_TOPIC,
         access=frozenset({Access.QUEUE_SEND}),
         channel="eum",
+        provider=Provider.EUM,
     ),
     FunctionSpec(
         name="processor",
@@ -182,6 +297,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Read/write API for CRMs and agent tools (/v1)",
         routes=API_READS + API_WRITES,
         access=frozenset({Access.TABLE_READ, Access.TABLE_WRITE}),
+        secrets=(API_KEY,),
         memory_mb=512,
         timeout_s=15,
     ),
@@ -198,3 +314,23 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 def enabled_functions(disabled_channels: frozenset[str] = frozenset()) -> tuple[FunctionSpec, ...]:
     """The functions to build: a disabled channel has no function and no route."""
     return tuple(spec for spec in FUNCTIONS if spec.channel is None or spec.channel not in disabled_channels)
+
+
+def secrets(functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> dict[str, Secret]:
+    """Every secret the functions read, by name (two functions may share one)."""
+    return {secret.name: secret for spec in functions for secret in spec.secrets}
+
+
+def local_secret(name: str, environ: Mapping[str, str] = os.environ) -> str:
+    """What a local client signs with (samples, the demo, the journeys): the shell's value, else the public one."""
+    return environ.get(name) or secrets()[name].local_default
+
+
+def local_secret_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """Each secret as the environment gives it, else its public development value (local runs and tests only)."""
+    return {name: environ.get(name) or secret.local_default for name, secret in secrets().items()}
+
+
+def samples(functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> dict[str, Sample]:
+    """Every sample webhook, by the name `threadline send` takes."""
+    return {sample.name: sample for spec in functions for sample in spec.samples}

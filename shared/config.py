@@ -15,32 +15,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-# Documented development defaults: well known, so never use them on a deployed stack.
-DEVELOPMENT_SECRETS: dict[str, str] = {
-    "TWILIO_AUTH_TOKEN": "dev-twilio-auth-token",
-    "META_APP_SECRET": "dev-meta-app-secret",
-    "META_VERIFY_TOKEN": "dev-meta-verify-token",
-    "X_CONSUMER_SECRET": "dev-x-consumer-secret",
-    "MAILGUN_SIGNING_KEY": "dev-mailgun-signing-key",
-    "SENDGRID_INBOUND_TOKEN": "dev-sendgrid-inbound-token",
-    "APP_WEBHOOK_SECRET": "dev-app-webhook-secret",
-    "THREADLINE_API_KEY": "dev-api-key",
-}
-
 DEFAULT_VOICE_GREETING = (
     "Thank you for calling. Please leave a message after the tone, and we will get back to you on this case."
 )
 
-# Every setting a user can give, with what it means; `threadline serve --help` prints this.
+# Every setting a user can give, with what it means; `threadline serve --help` prints this
+# next to the signing secrets, which infra/topology.py declares with the functions that read them.
 ENVIRONMENT_HELP: dict[str, str] = {
-    "TWILIO_AUTH_TOKEN": "Twilio auth token that signs SMS and voice webhooks",
-    "META_APP_SECRET": "Meta app secret that signs X-Hub-Signature-256",
-    "META_VERIFY_TOKEN": "token Meta echoes in the hub.challenge handshake",
-    "X_CONSUMER_SECRET": "X app consumer secret (CRC and webhook signatures)",
-    "MAILGUN_SIGNING_KEY": "Mailgun HTTP webhook signing key",
-    "SENDGRID_INBOUND_TOKEN": "secret token guarding the SendGrid Inbound Parse route",
-    "APP_WEBHOOK_SECRET": "secret that signs first-party app webhooks",
-    "THREADLINE_API_KEY": "x-api-key the local /v1 API expects",
     "THREADLINE_PUBLIC_URL": "base URL the providers call (signatures cover it)",
     "THREADLINE_DEFAULT_REGION": "region for phone numbers without a country code (default US)",
     "THREADLINE_REOPEN_DAYS": "days an open case stays the default for a returning customer (default 7)",
@@ -161,31 +142,32 @@ def get_settings() -> Settings:
 
 
 class SecretUnavailable(RuntimeError):
-    """A deployed secret could not be read; the caller answers 503 so the provider retries."""
-
-
-@functools.cache
-def _secrets_manager_backed() -> frozenset[str]:
-    return frozenset(name for name in DEVELOPMENT_SECRETS if f"{name}_SECRET_ARN" in os.environ)
+    """A secret could not be read, or is not configured at all; the caller answers 503 so the provider retries."""
 
 
 def get_secret(name: str) -> str:
-    """A signing secret: Secrets Manager when deployed (cached 5 min), else env or dev default."""
-    if name not in DEVELOPMENT_SECRETS:
-        raise KeyError(name)
-    if name in _secrets_manager_backed():
+    """A signing secret: from Secrets Manager when the stack gave its ARN (cached 5 min), else the environment.
+
+    There is no built-in fallback: the local runtime and the tests set the public
+    development values (infra/topology.py), so a deployed function can never run
+    on them by mistake.
+    """
+    arn = os.environ.get(f"{name}_SECRET_ARN")
+    if arn:
         # Imported here: Powertools' parameters utility pulls in boto3, which the
         # pure domain never needs.
         from aws_lambda_powertools.utilities import parameters
 
         try:
-            return str(parameters.get_secret(os.environ[f"{name}_SECRET_ARN"], max_age=300))
+            return str(parameters.get_secret(arn, max_age=300))
         except parameters.exceptions.GetParameterError as error:
             raise SecretUnavailable(name) from error
-    return os.environ.get(name, DEVELOPMENT_SECRETS[name])
+    value = os.environ.get(name)
+    if value is None:
+        raise SecretUnavailable(f"{name} is not configured")
+    return value
 
 
 def clear_caches() -> None:
     """For tests and the local runtime, after they change the environment."""
     get_settings.cache_clear()
-    _secrets_manager_backed.cache_clear()

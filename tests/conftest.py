@@ -11,12 +11,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra import topology
 from shared import wiring
 from shared.adapters.dynamo.table import create_table_request
 
 TABLE = "threadline-test"
 # Settings and secrets a developer's shell may hold; each test starts without them.
-OUR_ENVIRONMENT = ("THREADLINE_", "TWILIO_", "META_", "X_CONSUMER", "MAILGUN_", "SENDGRID_", "SNS_", "APP_WEBHOOK")
+OUR_ENVIRONMENT = ("THREADLINE_", "SNS_", *topology.secrets())
 
 
 def clear_factories() -> None:
@@ -27,10 +28,11 @@ def clear_factories() -> None:
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
-        if name.startswith(
-            ("THREADLINE_", "TWILIO_", "META_", "X_CONSUMER", "MAILGUN_", "SENDGRID_", "SNS_", "APP_WEBHOOK")
-        ):
+        if name.startswith(OUR_ENVIRONMENT):
             monkeypatch.delenv(name)
+    # The local runtime's signing secrets: the public development values.
+    for name, value in topology.local_secret_environment({}).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

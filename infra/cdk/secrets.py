@@ -14,7 +14,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.cdk.function import ThreadlineFunction
-from shared.config import ENVIRONMENT_HELP
+from infra.topology import Secret
 
 
 class ChannelSecrets(Construct):
@@ -23,18 +23,19 @@ class ChannelSecrets(Construct):
         self._stage = stage
         self._secrets: dict[str, secretsmanager.Secret] = {}
 
-    def grant_read(self, target: ThreadlineFunction, name: str) -> None:
-        secret = self.secret(name)
+    def grant_read(self, target: ThreadlineFunction, declared: Secret) -> None:
+        secret = self.secret(declared)
         secret.grant_read(target.role)
-        target.add_environment(f"{name}_SECRET_ARN", secret.secret_arn)
+        target.add_environment(f"{declared.name}_SECRET_ARN", secret.secret_arn)
 
-    def secret(self, name: str) -> secretsmanager.Secret:
+    def secret(self, declared: Secret) -> secretsmanager.Secret:
+        name = declared.name
         if name not in self._secrets:
             secret = secretsmanager.Secret(
                 self,
                 name,
                 secret_name=f"threadline/{self._stage}/{name}",
-                description=ENVIRONMENT_HELP.get(name, name),
+                description=declared.help,
                 removal_policy=RemovalPolicy.RETAIN,
             )
             NagSuppressions.add_resource_suppressions(

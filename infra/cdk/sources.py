@@ -6,6 +6,7 @@ one bad record neither blocks the others nor disappears.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypedDict
 
 from aws_cdk import CfnOutput, Duration
@@ -21,10 +22,11 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.cdk.function import ThreadlineFunction
+from infra.cdk.http_api import ThreadlineHttpApi
 from infra.cdk.ingest import dead_letter_queue
 from infra.cdk.notifications import NotificationTopics
 from infra.cdk.settings import DeploySettings
-from infra.topology import Source
+from infra.topology import SOURCE_KINDS, resolve
 
 INGEST_BATCH_SIZE = 10  # the FIFO maximum
 STREAM_BATCH_SIZE = 100
@@ -50,56 +52,26 @@ class EventSources(Construct):
         table: dynamodb.Table,
         ingest_queue: sqs.Queue,
         topics: NotificationTopics,
+        http: ThreadlineHttpApi,
     ) -> None:
         super().__init__(scope, construct_id)
-        self._settings = settings
-        self._table = table
-        self._ingest_queue = ingest_queue
+        self.settings = settings
+        self.table = table
+        self.ingest_queue = ingest_queue
+        self.http = http
         self._topics = topics
-        self.connect_stream: kinesis.Stream | None = None
-        self.eum_sms_topic: sns.Topic | None = None
-        self.ses_topic: sns.Topic | None = None
+        self._connect_stream: kinesis.Stream | None = None
+        self._eum_sms_topic: sns.Topic | None = None
+        self._ses_topic: sns.Topic | None = None
         self.failure_queues: list[sqs.Queue] = []
 
     def attach(self, target: ThreadlineFunction) -> None:
-        """Wire `target` to its spec's source, creating the source on first use."""
-        source = target.spec.source
-        if source is Source.INGEST_QUEUE:
-            target.function.add_event_source(
-                event_sources.SqsEventSource(
-                    self._ingest_queue,
-                    batch_size=INGEST_BATCH_SIZE,
-                    report_batch_item_failures=True,
-                    # Caps the processor's share of DynamoDB and of the account's concurrency
-                    # without reserved concurrency, which would throttle and re-deliver instead.
-                    max_concurrency=self._settings.processor_max_concurrency,
-                )
-            )
-        elif source is Source.CONNECT_STREAM:
-            target.function.add_event_source(
-                event_sources.KinesisEventSource(
-                    self._connect_stream(), **self._stream_options(target, "ConnectStream")
-                )
-            )
-        elif source is Source.TABLE_STREAM:
-            target.function.add_event_source(
-                event_sources.DynamoEventSource(self._table, **self._stream_options(target, "TableStream"))
-            )
-            NagSuppressions.add_resource_suppressions(
-                target.role,
-                [
-                    NagPackSuppression(
-                        id="AwsSolutions-IAM5",
-                        reason="dynamodb:ListStreams supports no resource-level permissions",
-                        applies_to=["Resource::*"],
-                    )
-                ],
-                apply_to_children=True,
-            )
-        elif source is Source.EUM_SMS_TOPIC:
-            self._subscribe_to_eum_sms(target)
+        """Wire `target` to its spec's source, as SOURCE_KINDS in infra/topology.py names it."""
+        if target.spec.source is not None:
+            attach: Attach = resolve(SOURCE_KINDS[target.spec.source].deploy)
+            attach(self, target)
 
-    def _stream_options(self, target: ThreadlineFunction, name: str) -> _StreamOptions:
+    def stream_options(self, target: ThreadlineFunction, name: str) -> _StreamOptions:
         failures = self._failure_queue(f"{target.spec.name}{name}Failures")
         return _StreamOptions(
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,
@@ -116,61 +88,110 @@ class EventSources(Construct):
         self.failure_queues.append(queue)
         return queue
 
-    def _connect_stream(self) -> kinesis.Stream:
-        if self.connect_stream is None:
-            self.connect_stream = kinesis.Stream(
+    def connect_stream(self) -> kinesis.Stream:
+        if self._connect_stream is None:
+            self._connect_stream = kinesis.Stream(
                 self,
                 "ConnectStream",
                 encryption=kinesis.StreamEncryption.MANAGED,
                 stream_mode=kinesis.StreamMode.PROVISIONED,
-                shard_count=self._settings.connect_shard_count,
+                shard_count=self.settings.connect_shard_count,
                 retention_period=Duration.days(1),
             )
             CfnOutput(
                 self,
                 "ConnectStreamName",
                 key="ConnectContactRecordStream",
-                value=self.connect_stream.stream_name,
+                value=self._connect_stream.stream_name,
                 description="Amazon Connect > Data streaming > Contact Trace Records: choose this Kinesis stream",
             )
-        return self.connect_stream
+        return self._connect_stream
 
-    def _subscribe_to_eum_sms(self, target: ThreadlineFunction) -> None:
-        if self.eum_sms_topic is None:
-            self.eum_sms_topic = self._topics.topic(
+    def subscribe_to_eum_sms(self, target: ThreadlineFunction) -> None:
+        if self._eum_sms_topic is None:
+            self._eum_sms_topic = self._topics.topic(
                 "EumSmsTopic", display_name="Threadline inbound SMS", publisher="sms-voice.amazonaws.com"
             )
             CfnOutput(
                 self,
                 "EumSmsTopicArn",
                 key="EumSmsTopicArn",
-                value=self.eum_sms_topic.topic_arn,
+                value=self._eum_sms_topic.topic_arn,
                 description="End User Messaging SMS > phone number > two-way SMS: this SNS topic",
             )
         # SNS delivery failures and the function's own failures after Lambda's retries land here.
         failures = self._failure_queue(f"{target.spec.name}Failures")
-        self.eum_sms_topic.add_subscription(
+        self._eum_sms_topic.add_subscription(
             subscriptions.LambdaSubscription(target.function, dead_letter_queue=failures)
         )
         target.function.configure_async_invoke(on_failure=destinations.SqsDestination(failures), retry_attempts=2)
 
-    def add_ses_topic(self) -> sns.Topic:
+    def ses_receipt_topic(self) -> sns.Topic:
         """The topic SES receipt rules notify; the SES webhook accepts notifications of this topic only."""
-        self.ses_topic = self._topics.topic(
-            "SesReceiptTopic", display_name="Threadline inbound email", publisher="ses.amazonaws.com"
-        )
-        CfnOutput(
-            self,
-            "SesTopicArn",
-            key="SesReceiptTopicArn",
-            value=self.ses_topic.topic_arn,
-            description="SES receipt rule: S3 action (mail bucket) with this SNS topic",
-        )
-        return self.ses_topic
+        if self._ses_topic is None:
+            self._ses_topic = self._topics.topic(
+                "SesReceiptTopic", display_name="Threadline inbound email", publisher="ses.amazonaws.com"
+            )
+            CfnOutput(
+                self,
+                "SesTopicArn",
+                key="SesReceiptTopicArn",
+                value=self._ses_topic.topic_arn,
+                description="SES receipt rule: S3 action (mail bucket) with this SNS topic",
+            )
+        return self._ses_topic
 
-    @staticmethod
-    def subscribe_ses_webhook(topic: sns.Topic, webhook_url: str) -> sns.Subscription:
-        """Delivery over HTTPS to the SES webhook, which confirms the subscription itself."""
-        return topic.add_subscription(
-            subscriptions.UrlSubscription(webhook_url, protocol=sns.SubscriptionProtocol.HTTPS)
+
+Attach = Callable[[EventSources, ThreadlineFunction], None]
+
+
+def attach_ingest_queue(sources: EventSources, target: ThreadlineFunction) -> None:
+    target.function.add_event_source(
+        event_sources.SqsEventSource(
+            sources.ingest_queue,
+            batch_size=INGEST_BATCH_SIZE,
+            report_batch_item_failures=True,
+            # Caps the processor's share of DynamoDB and of the account's concurrency
+            # without reserved concurrency, which would throttle and re-deliver instead.
+            max_concurrency=sources.settings.processor_max_concurrency,
         )
+    )
+
+
+def attach_connect_stream(sources: EventSources, target: ThreadlineFunction) -> None:
+    target.function.add_event_source(
+        event_sources.KinesisEventSource(sources.connect_stream(), **sources.stream_options(target, "ConnectStream"))
+    )
+
+
+def attach_table_stream(sources: EventSources, target: ThreadlineFunction) -> None:
+    target.function.add_event_source(
+        event_sources.DynamoEventSource(sources.table, **sources.stream_options(target, "TableStream"))
+    )
+    NagSuppressions.add_resource_suppressions(
+        target.role,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="dynamodb:ListStreams supports no resource-level permissions",
+                applies_to=["Resource::*"],
+            )
+        ],
+        apply_to_children=True,
+    )
+
+
+def attach_eum_sms_topic(sources: EventSources, target: ThreadlineFunction) -> None:
+    sources.subscribe_to_eum_sms(target)
+
+
+def attach_ses_receipt_topic(sources: EventSources, target: ThreadlineFunction) -> None:
+    """SES receipt rules notify a topic of ours; SNS delivers over HTTPS to the function's route."""
+    topic = sources.ses_receipt_topic()
+    target.add_environment("THREADLINE_SES_TOPIC_ARNS", topic.topic_arn)
+    for route in target.spec.routes:
+        subscription = topic.add_subscription(
+            subscriptions.UrlSubscription(sources.http.url_of(route.path), protocol=sns.SubscriptionProtocol.HTTPS)
+        )
+        # SNS sends its confirmation at once: the route must be live by then.
+        subscription.node.add_dependency(sources.http.stage, *sources.http.routes.values())

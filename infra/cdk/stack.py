@@ -24,7 +24,6 @@ from infra.cdk.sources import EventSources
 from infra.cdk.storage import ContactTable, MailBucket
 from infra.topology import Access, FunctionSpec, Source, enabled_functions
 
-SES_WEBHOOK_PATH = "/webhooks/ses"
 MAIL_ACCESS = frozenset({Access.MAIL_BUCKET_READ, Access.MAIL_BUCKET_WRITE})
 DEFAULT_PROCESSOR_TIMEOUT_S = 30
 
@@ -48,7 +47,7 @@ class ThreadlineStack(Stack):
         Tags.of(self).add("stage", settings.stage)
         specs = enabled_functions(settings.disabled_channels)
         needed = frozenset[Access]().union(*(spec.access for spec in specs))
-        ses_enabled = any(route.path == SES_WEBHOOK_PATH for spec in specs for route in spec.routes)
+        ses_enabled = any(spec.source is Source.SES_RECEIPT_TOPIC for spec in specs)
         retention = log_retention(settings.log_retention_days)
 
         self.table = ContactTable(self, "Contacts").table
@@ -67,7 +66,13 @@ class ThreadlineStack(Stack):
         self.http = ThreadlineHttpApi(self, "Http", settings=settings, log_retention=retention)
         topics = NotificationTopics(self, "Notifications")
         self.sources = EventSources(
-            self, "Sources", settings=settings, table=self.table, ingest_queue=self.ingest.queue, topics=topics
+            self,
+            "Sources",
+            settings=settings,
+            table=self.table,
+            ingest_queue=self.ingest.queue,
+            topics=topics,
+            http=self.http,
         )
         secrets = ChannelSecrets(self, "Secrets", stage=settings.stage)
         layer = lambda_.LayerVersion(
@@ -97,8 +102,6 @@ class ThreadlineStack(Stack):
             event_bus=self.events.bus if self.events else None,
         )
 
-        ses_topic = self.sources.add_ses_topic() if ses_enabled else None
-
         self.functions: dict[str, ThreadlineFunction] = {}
         for spec in specs:
             target = ThreadlineFunction(
@@ -111,18 +114,12 @@ class ThreadlineStack(Stack):
                 log_level=settings.log_level,
             )
             grant_access(target, resources)
-            for name in spec.secrets:
-                secrets.grant_read(target, name)
+            for secret in spec.secrets:
+                if secret.deployed:
+                    secrets.grant_read(target, secret)
             self.http.add_function_routes(target)
             self.sources.attach(target)
-            if ses_topic and any(route.path == SES_WEBHOOK_PATH for route in spec.routes):
-                target.add_environment("THREADLINE_SES_TOPIC_ARNS", ses_topic.topic_arn)
             self.functions[spec.name] = target
-
-        if ses_topic:
-            subscription = self.sources.subscribe_ses_webhook(ses_topic, self.http.url_of(SES_WEBHOOK_PATH))
-            # SNS sends its confirmation at once: the route must be live by then.
-            subscription.node.add_dependency(self.http.stage, *self.http.routes.values())
 
         self.monitoring = Monitoring(
             self,

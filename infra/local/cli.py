@@ -15,21 +15,24 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from infra.topology import Source
-from shared.config import DEVELOPMENT_SECRETS, ENVIRONMENT_HELP
+from infra import topology
+from shared.config import ENVIRONMENT_HELP
 
 DEFAULT_URL = "http://127.0.0.1:8080"
-# The names users type for the sources that have no local producer (see infra/local/pollers.py).
-INJECT_SOURCES = {"connect": Source.CONNECT_STREAM.value, "eum": Source.EUM_SMS_TOPIC.value}
+# The names users type for the sources that have no local producer (infra/topology.py, SOURCE_KINDS).
+INJECT_SOURCES = {
+    kind.inject_name: source.value for source, kind in topology.SOURCE_KINDS.items() if kind.inject_name is not None
+}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def _environment_epilog() -> str:
-    described = {
-        **ENVIRONMENT_HELP,
-        **{name: "signing secret" for name in DEVELOPMENT_SECRETS if name not in ENVIRONMENT_HELP},
+    secrets = topology.secrets()
+    described = {**{name: secret.help for name, secret in secrets.items()}, **ENVIRONMENT_HELP}
+    local_defaults = {
+        **{name: secret.local_default for name, secret in secrets.items()},
+        "THREADLINE_PUBLIC_URL": "http://127.0.0.1:<port>",
     }
-    local_defaults = {**DEVELOPMENT_SECRETS, "THREADLINE_PUBLIC_URL": "http://127.0.0.1:<port>"}
     width = max(len(name) for name in described)
     lines = ["environment variables:"]
     for name, meaning in described.items():

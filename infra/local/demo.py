@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
+from infra import topology
 from infra.local.client import StackClient, StackUnavailable
 from infra.local.samples import SampleOptions, samples
-from shared.config import get_secret
 
 DEMO_PHONE = "+14155550142"  # a fictional 555-01xx number
 CUSTOMER_IDENTIFIER = f"phone:{DEMO_PHONE}"
@@ -106,7 +106,7 @@ def print_timeline(client: StackClient, identifier: str, out: TextIO) -> bool:
 
 
 def run(base_url: str, out: TextIO = sys.stdout, timeout_s: float = 30) -> int:
-    client = StackClient(base_url, api_key=get_secret("THREADLINE_API_KEY"))
+    client = StackClient(base_url, api_key=topology.local_secret("THREADLINE_API_KEY"))
     try:
         public_url = client.status()["public_url"]  # what the server verifies signatures against
     except StackUnavailable as error:

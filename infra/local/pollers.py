@@ -1,9 +1,10 @@
 """How each topology `Source` reaches its function locally: a poller thread, or an injected event.
 
-Deployed, event source mappings poll SQS (and later the table's stream) and
-invoke the function; here `POLLERS` does the same in threads. Kinesis (Connect
-contact records) and SNS (End User Messaging SMS) have no local producer, so
-`INJECTED_EVENTS` wraps a posted payload into their event (`/_local/inject/...`).
+Deployed, event source mappings poll SQS and the table's stream and invoke the
+function; here pollers do the same in threads. Kinesis (Connect contact records)
+and SNS (End User Messaging SMS) have no local producer, so a posted payload is
+wrapped into their event (`/_local/inject/...`). Which is which, and the function
+that does it, is `SOURCE_KINDS` in infra/topology.py.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.local.invoker import FunctionInvoker
 from infra.local.moto_backend import LocalResources, client
-from infra.local.source_events import kinesis_events, sns_events, sqs_event
-from infra.topology import FunctionSpec, Source
+from infra.local.source_events import sqs_event
+from infra.topology import SOURCE_KINDS, FunctionSpec, Source, SourceKind, resolve
 
 log = logging.getLogger("threadline.local")
 
@@ -120,7 +121,11 @@ class QueuePoller:
         log.log(level, "%s: %d records, %d failed (%.0f ms)", self._spec.name, len(messages), len(failed), elapsed_ms)
 
 
-def _table_stream_poller(spec: FunctionSpec, invoker: FunctionInvoker, resources: LocalResources) -> Poller:
+def ingest_queue(spec: FunctionSpec, invoker: FunctionInvoker, resources: LocalResources) -> Poller:
+    return QueuePoller(spec, invoker, resources.endpoint_url, resources.queue_url, resources.queue_arn)
+
+
+def table_stream(spec: FunctionSpec, invoker: FunctionInvoker, resources: LocalResources) -> Poller:
     from infra.local.stream_poller import TableStreamPoller
 
     return TableStreamPoller.for_table(
@@ -133,19 +138,12 @@ def _table_stream_poller(spec: FunctionSpec, invoker: FunctionInvoker, resources
 
 
 PollerFactory = Callable[[FunctionSpec, FunctionInvoker, LocalResources], Poller]
-
-POLLERS: dict[Source, PollerFactory] = {
-    Source.INGEST_QUEUE: lambda spec, invoker, resources: QueuePoller(
-        spec, invoker, resources.endpoint_url, resources.queue_url, resources.queue_arn
-    ),
-    Source.TABLE_STREAM: _table_stream_poller,
-}
-
 # A posted payload (one item or a list) → the events the source would invoke its function with.
-INJECTED_EVENTS: dict[Source, Callable[[Sequence[Any]], list[dict[str, Any]]]] = {
-    Source.CONNECT_STREAM: kinesis_events,
-    Source.EUM_SMS_TOPIC: sns_events,
-}
+EventMaker = Callable[[Sequence[Any]], list[dict[str, Any]]]
+
+
+def local_kind(spec: FunctionSpec) -> SourceKind | None:
+    return SOURCE_KINDS[spec.source] if spec.source is not None else None
 
 
 class NoFunctionForSource(LookupError):
@@ -154,22 +152,30 @@ class NoFunctionForSource(LookupError):
 
 class SourceInjector:
     def __init__(self, functions: Sequence[FunctionSpec], invoker: FunctionInvoker) -> None:
-        self._by_source = {spec.source: spec for spec in functions if spec.source in INJECTED_EVENTS}
+        self._by_source = {
+            spec.source: spec for spec in functions if (kind := local_kind(spec)) and kind.local_mode == "inject"
+        }
         self._invoker = invoker
 
     def inject(self, source: Source, payload: Any) -> dict[str, Any]:
         spec = self._by_source.get(source)
-        if spec is None:
+        if spec is None or spec.source is None:
             raise NoFunctionForSource(source.value)
         items = payload if isinstance(payload, list) else [payload]
-        results = [self._invoker.invoke(spec, event) for event in INJECTED_EVENTS[source](items)]
+        make_events: EventMaker = resolve(str(SOURCE_KINDS[spec.source].local))
+        results = [self._invoker.invoke(spec, event) for event in make_events(items)]
         return {"source": source.value, "function": spec.name, "records": len(items), "results": results}
 
 
 def start_pollers(
     functions: Sequence[FunctionSpec], invoker: FunctionInvoker, resources: LocalResources
 ) -> list[Poller]:
-    pollers = [POLLERS[spec.source](spec, invoker, resources) for spec in functions if spec.source in POLLERS]
+    pollers = []
+    for spec in functions:
+        kind = local_kind(spec)
+        if kind is not None and kind.local_mode == "poll":
+            factory: PollerFactory = resolve(str(kind.local))
+            pollers.append(factory(spec, invoker, resources))
     for poller in pollers:
         poller.start()
     return pollers

@@ -14,14 +14,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from infra import topology
 from infra.local.gateway import REGION, RouteTable
 from infra.local.invoker import FunctionInvoker
 from infra.local.moto_backend import FAKE_CREDENTIALS, LocalResources, MotoBackend, client, provision
-from infra.local.pollers import POLLERS, Poller, SourceInjector, start_pollers
+from infra.local.pollers import Poller, SourceInjector, local_kind, start_pollers
 from infra.local.samples.ses import LOCAL_TEST_PEM, write_test_certificate
 from infra.local.server import LocalGateway, bind_server
 from infra.topology import FunctionSpec, enabled_functions
-from shared.config import DEVELOPMENT_SECRETS, clear_caches
+from shared.config import clear_caches
 
 log = logging.getLogger("threadline.local")
 
@@ -57,7 +58,9 @@ def local_environment(
     # A per-service endpoint would win over AWS_ENDPOINT_URL and reach past moto.
     changes.update({name: None for name in environ if name.startswith("AWS_ENDPOINT_URL_")})
     # A Secrets Manager ARN cannot resolve against moto: secrets come from env or the dev defaults.
-    changes.update({f"{name}_SECRET_ARN": None for name in DEVELOPMENT_SECRETS})
+    secrets = topology.local_secret_environment(environ)
+    changes.update(secrets)
+    changes.update({f"{name}_SECRET_ARN": None for name in secrets})
     no_proxy = [host for host in environ.get("NO_PROXY", environ.get("no_proxy", "")).split(",") if host]
     changes["NO_PROXY"] = changes["no_proxy"] = ",".join(dict.fromkeys([*no_proxy, "127.0.0.1", "localhost"]))
     return changes
@@ -146,8 +149,13 @@ class LocalRuntime:
         lines += [f"  {route.method:<6} {route.path:<{width}}  → {spec.name}" for route, spec in self.routes.routes()]
         lines += ["", "Event sources:"]
         for spec in self.functions:
-            if spec.source is not None:
-                how = "polled" if spec.source in POLLERS else f"POST {self.url}/_local/inject/{spec.source.value}"
+            kind = local_kind(spec)
+            if spec.source is not None and kind is not None:
+                how = {
+                    "poll": "polled",
+                    "inject": f"POST {self.url}/_local/inject/{spec.source.value}",
+                    "http": "posted to its route",
+                }[kind.local_mode]
                 lines.append(f"  {spec.source.value:<{width + 7}}  → {spec.name}  ({how})")
         lines += [
             "",
@@ -157,7 +165,8 @@ class LocalRuntime:
             "",
             "Secrets:",
         ]
-        for name, default in DEVELOPMENT_SECRETS.items():
-            origin = "from the environment" if name in os.environ else f"development default ({default})"
+        for name, secret in topology.secrets().items():
+            default = secret.local_default
+            origin = f"development default ({default})" if os.environ.get(name) == default else "from the environment"
             lines.append(f"  {name:<24} {origin}")
         return lines

@@ -139,9 +139,9 @@ def test_a_request_that_failed_to_queue_may_be_retried_with_its_token(
     def refuse(messages: Any) -> None:
         raise QueueUnavailable("down")
 
-    monkeypatch.setattr(get_ingest_queue(), "send", refuse)
-    assert send(signed)["statusCode"] == 503
-    monkeypatch.undo()
+    with monkeypatch.context() as queue_down:
+        queue_down.setattr(get_ingest_queue(), "send", refuse)
+        assert send(signed)["statusCode"] == 503
     assert send(signed)["statusCode"] == 200
 
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from infra import topology
 from infra.cdk.function import RUNTIME
 from infra.topology import enabled_functions
-from shared.config import DEVELOPMENT_SECRETS
 from tests.infra.synth import Synthesized
 
 pytestmark = pytest.mark.infra
@@ -91,19 +91,22 @@ def test_functions_get_secret_arns_and_the_template_holds_no_secret_value(defaul
     secrets = default_stack.resources("AWS::SecretsManager::Secret")
     for spec in enabled_functions():
         variables = default_stack.function(spec.name)["Properties"]["Environment"]["Variables"]
-        for name in spec.secrets:
-            assert name not in variables
-            assert variables[f"{name}_SECRET_ARN"]["Ref"] in secrets
+        for secret in spec.secrets:
+            assert secret.name not in variables
+            if secret.deployed:
+                assert variables[f"{secret.name}_SECRET_ARN"]["Ref"] in secrets
+            else:
+                assert f"{secret.name}_SECRET_ARN" not in variables
     for secret in secrets.values():
         assert "SecretString" not in secret["Properties"]
         assert "GenerateSecretString" in secret["Properties"]
     rendered = json.dumps(default_stack.cfn)
-    leaked = [name for name, value in DEVELOPMENT_SECRETS.items() if value in rendered]
+    leaked = [name for name, secret in topology.secrets().items() if secret.local_default in rendered]
     assert leaked == []
 
 
 def test_each_secret_is_made_once_even_when_several_functions_read_it(default_stack: Synthesized) -> None:
-    names = {name for spec in enabled_functions() for name in spec.secrets}
+    names = {secret.name for spec in enabled_functions() for secret in spec.secrets if secret.deployed}
     made = [secret["Properties"]["Name"] for secret in default_stack.resources("AWS::SecretsManager::Secret").values()]
     assert sorted(made) == sorted(f"threadline/dev/{name}" for name in names)
 
@@ -128,3 +131,14 @@ def test_default_stage_throttles_and_writes_json_access_logs(default_stack: Synt
     assert properties["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50}
     access_log_format = json.loads(properties["AccessLogSettings"]["Format"])
     assert {"requestId", "routeKey", "status", "integrationError"} <= set(access_log_format)
+
+
+def test_every_source_kind_names_a_deploy_function_that_exists() -> None:
+    # The local half is checked in tests/unit/test_topology.py; this half needs aws_cdk.
+    for source, kind in topology.SOURCE_KINDS.items():
+        assert callable(topology.resolve(kind.deploy)), source
+
+
+def test_the_local_api_key_is_not_a_deployed_secret(default_stack: Synthesized) -> None:
+    names = [r["Properties"]["Name"] for r in default_stack.resources("AWS::SecretsManager::Secret").values()]
+    assert names and not any(name.endswith("/THREADLINE_API_KEY") for name in names)

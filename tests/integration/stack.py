@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from infra import topology
 from infra.local.client import HttpResult, StackClient, StackUnavailable
 from infra.local.moto_backend import client as moto_client
 from infra.local.samples import SampleOptions, SignedRequest, samples
-from shared.config import DEVELOPMENT_SECRETS
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 60
@@ -47,7 +47,7 @@ def _stack_environment(port: int, events_file: Path, overrides: Mapping[str, str
         name: value
         for name, value in os.environ.items()
         if not name.startswith(("THREADLINE_", "POWERTOOLS_", "AWS_"))
-        and name not in DEVELOPMENT_SECRETS
+        and name not in topology.secrets()
         and not name.endswith("_SECRET_ARN")
     }
     return {
@@ -63,7 +63,7 @@ class LocalStack:
     def __init__(self, overrides: Mapping[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.client = StackClient(self.url, api_key=DEVELOPMENT_SECRETS["THREADLINE_API_KEY"])
+        self.client = StackClient(self.url, api_key=topology.API_KEY.local_default)
         self._overrides = dict(overrides or {})
         self.events_file = Path(tempfile.gettempdir()) / f"threadline-events-{self.port}.jsonl"
         self._log = tempfile.NamedTemporaryFile(prefix="threadline-stack-", suffix=".log", delete=False)  # noqa: SIM115

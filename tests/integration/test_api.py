@@ -12,8 +12,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from infra import topology
 from shared.api.openapi import COMMITTED_DOCUMENT
-from shared.config import DEVELOPMENT_SECRETS
 from tests.integration.stack import LocalStack, unique_phone, unique_sid
 
 pytestmark = pytest.mark.integration
@@ -56,4 +56,4 @@ def test_a_crm_closes_a_case_and_erases_the_customer(stack: LocalStack) -> None:
 
 
 def _auth() -> dict[str, str]:
-    return {"x-api-key": DEVELOPMENT_SECRETS["THREADLINE_API_KEY"]}
+    return {"x-api-key": topology.API_KEY.local_default}

@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+from infra import topology
 from infra.local.samples import SignedRequest
-from shared.config import DEVELOPMENT_SECRETS
 from shared.model.contact import Visibility
 from tests.integration.stack import LocalStack, unique_phone
 
@@ -98,7 +98,7 @@ def test_a_wrong_signature_is_403_and_nothing_is_stored(stack: LocalStack) -> No
 def test_meta_hub_challenge_and_x_crc_answer_through_the_stack(stack: LocalStack) -> None:
     handshake = {
         "hub.mode": "subscribe",
-        "hub.verify_token": DEVELOPMENT_SECRETS["META_VERIFY_TOKEN"],
+        "hub.verify_token": topology.META_VERIFY_TOKEN.local_default,
         "hub.challenge": "1158201444",
     }
     meta = stack.client.request("GET", "/webhooks/meta", query=urlencode(handshake))

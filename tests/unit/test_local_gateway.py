@@ -273,10 +273,3 @@ def test_a_partial_batch_report_naming_an_unknown_record_fails_the_whole_batch()
     assert _failed_message_ids({"batchItemFailures": []}, batch) == set()
     assert _failed_message_ids({"batchItemFailures": [{"itemIdentifier": "other"}]}, batch) == batch
     assert _failed_message_ids(None, batch) == set()
-
-
-def test_injectable_sources_are_exactly_those_without_a_local_producer() -> None:
-    from infra.local.pollers import INJECTED_EVENTS, POLLERS
-
-    assert set(INJECTED_EVENTS) == {Source.CONNECT_STREAM, Source.EUM_SMS_TOPIC}
-    assert not set(INJECTED_EVENTS) & set(POLLERS)

@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from infra import topology
 from infra.local.samples import SampleOptions, SignedRequest, samples
 from shared.channels import meta, x
-from shared.config import get_secret
 from shared.ingest.signatures import hmac_hex
 from tools.journeys import email as journey_email
 from tools.journeys.identities import OUR_NUMBER, OUR_SECOND_NUMBER, Identities, mistyped_reference
@@ -131,7 +131,7 @@ def _resigned(request: SignedRequest, provider: str, change: Callable[[dict[str,
     body = json.dumps(payload).encode()
     secret, header, sign = _RESIGN[provider]
     headers = {name: value for name, value in request.headers.items() if name.lower() != header}
-    return replace(request, body=body, headers={**headers, header: sign(get_secret(secret), body)})
+    return replace(request, body=body, headers={**headers, header: sign(topology.local_secret(secret), body)})
 
 
 def message_step(step: MessageStep, context: StepContext) -> Built:
@@ -289,7 +289,7 @@ def app_step(step: AppStep, context: StepContext) -> Built:
     }
     body = json.dumps(payload).encode()
     stamp = str(int(time.time()))
-    signature = hmac_hex(get_secret("APP_WEBHOOK_SECRET"), stamp.encode() + b"." + body)
+    signature = hmac_hex(topology.local_secret("APP_WEBHOOK_SECRET"), stamp.encode() + b"." + body)
     headers = {"Content-Type": "application/json", APP_SIGNATURE_HEADER: f"t={stamp},v1={signature}"}
     return Built((SignedRequest("POST", APP_PATH, body, headers),), ContactKey("app", event_id))
 

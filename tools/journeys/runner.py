@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from infra import topology
 from infra.local.client import StackClient, StackUnavailable
-from shared.config import get_secret
 from tools.journeys.identities import Identities, new_run_tag
 from tools.journeys.metrics import Expected, JourneyScore, SuiteMetrics, pool, score_journey
 from tools.journeys.replay import JourneyRun, Replayer, StepRefused, missing_samples
@@ -95,7 +95,7 @@ def run_suite(
     """Replay the suite (or `paths`, or the journeys `only` names) against the stack at `url` and score it."""
     started = time.monotonic()
     journeys = select(load_suite(paths), only)
-    key = api_key or get_secret("THREADLINE_API_KEY")
+    key = api_key or topology.local_secret("THREADLINE_API_KEY")
     client = StackClient(url, api_key=key)
     status = client.status()
     public_url = str(status["public_url"])  # what the stack verifies signatures against

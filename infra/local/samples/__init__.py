@@ -1,7 +1,8 @@
 """Correctly signed sample webhooks, for the local stack or a deployed URL (`threadline send`).
 
-Each provider module exposes `build(options) -> SignedRequest` and is listed in
-SAMPLES; the signing uses the same functions the webhooks verify with.
+Each provider module exposes builders `(options) -> SignedRequest`; the topology
+names them with the function they exercise (`FunctionSpec.samples`). The signing
+uses the same functions the webhooks verify with.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from infra import topology
 
 
 @dataclass(frozen=True)
@@ -42,24 +45,6 @@ def signed_json(path: str, payload: Mapping[str, Any], header: str, sign: Callab
     return SignedRequest("POST", path, body, {"Content-Type": "application/json", header: sign(body)})
 
 
-def _registry() -> dict[str, SampleBuilder]:
-    from infra.local.samples import app, mailgun, meta, sendgrid, ses, twilio_sms, twilio_voice, x
-
-    return {
-        "twilio-sms": twilio_sms.build,
-        "twilio-voice": twilio_voice.build,
-        "meta-messenger": meta.build_messenger,
-        "meta-instagram": meta.build_instagram,
-        "meta-whatsapp": meta.build_whatsapp,
-        "x-dm": x.build_dm,
-        "x-mention": x.build_mention,
-        "ses-email": ses.build,
-        "sendgrid-email": sendgrid.build,
-        "mailgun-email": mailgun.build,
-        "app": app.build,
-    }
-
-
 def samples() -> dict[str, SampleBuilder]:
-    """Provider name → builder; imported lazily so `threadline --help` stays fast."""
-    return _registry()
+    """Sample name → builder, as infra/topology.py declares them with the function each one calls."""
+    return {name: topology.resolve(sample.builder) for name, sample in topology.samples().items()}

@@ -6,9 +6,9 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from infra import topology
 from infra.local.samples import SampleOptions, SignedRequest, signed_json
 from shared.channels.app import SIGNATURE_HEADER, signature
-from shared.config import get_secret
 
 PATH = "/webhooks/app"
 DEFAULT_ACCOUNT = "acct_1001"
@@ -24,5 +24,5 @@ def build(options: SampleOptions) -> SignedRequest:
         "message": {"text": options.text},
     }
     stamp = str(int(time.time()))
-    secret = get_secret("APP_WEBHOOK_SECRET")
+    secret = topology.local_secret("APP_WEBHOOK_SECRET")
     return signed_json(PATH, payload, SIGNATURE_HEADER, lambda body: f"t={stamp},v1={signature(secret, stamp, body)}")

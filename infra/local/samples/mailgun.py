@@ -8,10 +8,10 @@ import time
 from email import message_from_bytes, policy
 from urllib.parse import urlencode
 
+from infra import topology
 from infra.local.samples import SampleOptions, SignedRequest
 from infra.local.samples.email import DEFAULT_RECIPIENT, sample_email
 from shared.channels.mailgun import compute_signature
-from shared.config import get_secret
 
 PATH = "/webhooks/mailgun"
 MIME_PATH = "/webhooks/mailgun/mime"
@@ -23,7 +23,7 @@ def signed(
     """The fields plus timestamp, a fresh 50-character token and the signature over both."""
     timestamp = str(int(at if at is not None else time.time()))
     token = secrets.token_hex(25)
-    key = signing_key if signing_key is not None else get_secret("MAILGUN_SIGNING_KEY")
+    key = signing_key if signing_key is not None else topology.local_secret("MAILGUN_SIGNING_KEY")
     return [
         *fields,
         ("timestamp", timestamp),

@@ -6,9 +6,9 @@ import time
 import uuid
 from typing import Any
 
+from infra import topology
 from infra.local.samples import SampleOptions, SignedRequest, signed_json
 from shared.channels.meta import SIGNATURE_HEADER, signature
-from shared.config import get_secret
 
 PATH = "/webhooks/meta"
 PAGE_ID = "104918573726198"
@@ -80,4 +80,6 @@ def _require_kind(options: SampleOptions, *kinds: str) -> None:
 
 
 def _signed(payload: dict[str, Any]) -> SignedRequest:
-    return signed_json(PATH, payload, SIGNATURE_HEADER, lambda body: signature(get_secret("META_APP_SECRET"), body))
+    return signed_json(
+        PATH, payload, SIGNATURE_HEADER, lambda body: signature(topology.local_secret("META_APP_SECRET"), body)
+    )

@@ -10,10 +10,10 @@ import json
 from email import message_from_bytes, policy
 from urllib.parse import urlencode
 
+from infra import topology
 from infra.local.samples import SampleOptions, SignedRequest
 from infra.local.samples.email import DEFAULT_RECIPIENT, multipart_form, sample_email
 from shared.channels.sendgrid import TOKEN_PARAMETER
-from shared.config import get_secret
 
 PATH = "/webhooks/sendgrid"
 
@@ -54,7 +54,7 @@ def raw_fields(raw: bytes, recipient: str = DEFAULT_RECIPIENT) -> list[tuple[str
 
 def form_request(fields: list[tuple[str, str | bytes]], token: str | None = None) -> SignedRequest:
     body, content_type = multipart_form(fields)
-    secret = token if token is not None else get_secret("SENDGRID_INBOUND_TOKEN")
+    secret = token if token is not None else topology.local_secret("SENDGRID_INBOUND_TOKEN")
     return SignedRequest(
         method="POST",
         path=PATH,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlencode
 
+from infra import topology
 from infra.local.samples import SampleOptions, SignedRequest
 from shared.channels.twilio import SIGNATURE_HEADER, compute_signature
-from shared.config import get_secret
 
 PATH = "/webhooks/twilio/sms"
 
@@ -28,7 +28,9 @@ def build(options: SampleOptions) -> SignedRequest:
         ("From", options.sender or "+14155550123"),
         ("ApiVersion", "2010-04-01"),
     ]
-    signature = compute_signature(get_secret("TWILIO_AUTH_TOKEN"), options.public_url.rstrip("/") + PATH, form)
+    signature = compute_signature(
+        topology.local_secret("TWILIO_AUTH_TOKEN"), options.public_url.rstrip("/") + PATH, form
+    )
     return SignedRequest(
         method="POST",
         path=PATH,

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import urlencode
 
+from infra import topology
 from infra.local.samples import SampleOptions, SignedRequest
 from shared.channels.twilio import SIGNATURE_HEADER, compute_signature
 from shared.channels.twilio_voice import EVENT_PARAMETER, PATH, VoiceEvent
-from shared.config import get_secret
 
 ACCOUNT_SID = "AC" + "0" * 32
 
@@ -90,7 +90,7 @@ def build(options: SampleOptions) -> SignedRequest:
         body=urlencode(form).encode(),
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
-            SIGNATURE_HEADER: compute_signature(get_secret("TWILIO_AUTH_TOKEN"), url, form),
+            SIGNATURE_HEADER: compute_signature(topology.local_secret("TWILIO_AUTH_TOKEN"), url, form),
         },
         query=query,
     )

@@ -6,9 +6,9 @@ import secrets
 import time
 from typing import Any
 
+from infra import topology
 from infra.local.samples import SampleOptions, SignedRequest, signed_json
 from shared.channels.x import SIGNATURE_HEADER, signature
-from shared.config import get_secret
 
 PATH = "/webhooks/x"
 OUR_ACCOUNT = "1478523690147852369"
@@ -75,4 +75,6 @@ def _snowflake(now_ms: int) -> str:
 
 
 def _signed(payload: dict[str, Any]) -> SignedRequest:
-    return signed_json(PATH, payload, SIGNATURE_HEADER, lambda body: signature(get_secret("X_CONSUMER_SECRET"), body))
+    return signed_json(
+        PATH, payload, SIGNATURE_HEADER, lambda body: signature(topology.local_secret("X_CONSUMER_SECRET"), body)
+    )
