@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.model import minted
 from shared.model.contact import Assurance, Contact, Identifier
 from shared.model.failures import ConditionFailed
 from shared.model.records import (
@@ -38,6 +39,7 @@ class _Owner:
     customer_id: str
     first_seen: datetime
     merged_by: str | None = None
+    claimed_by: str | None = None
 
 
 @dataclass
@@ -62,11 +64,14 @@ class InMemoryStore:
 
     markers: dict[tuple[str, str], str] = field(default_factory=dict)
     contacts: dict[str, VersionedContact] = field(default_factory=dict)
+    links: dict[str, LinkWrites] = field(default_factory=dict)  # contact id → what it linked
+    erased: set[tuple[str, str]] = field(default_factory=set)  # (provider, provider message id) of erased messages
     owners: dict[str, _Owner] = field(default_factory=dict)
     hints: dict[str, CaseHint] = field(default_factory=dict)
     profiles: dict[str, _Profile] = field(default_factory=dict)
     cases: dict[str, CaseRecord] = field(default_factory=dict)
     threads: dict[str, ThreadHit] = field(default_factory=dict)
+    thread_writers: dict[str, str] = field(default_factory=dict)  # thread key → the contact that wrote it
     suggestions: dict[tuple[str, str], Suggestion] = field(default_factory=dict)
     merge_logs: dict[str, dict[str, Any]] = field(default_factory=dict)
     related_by: dict[str, str] = field(default_factory=dict)  # case id → the merge that marked it related
@@ -83,22 +88,43 @@ class InMemoryStore:
 
     def lookup(self, contact: Contact, identifiers: Sequence[Identifier], thread_keys: Sequence[str]) -> Lookup:
         self._call("lookup")
-        stored = self.contacts.get(contact.contact_id) if contact.revision is not None else None
+        message = (contact.provider.value, contact.provider_message_id)
+        known = {i.key: owner for i in identifiers if (owner := self.owners.get(i.key)) is not None}
         return Lookup(
-            duplicate_of=self.markers.get((contact.provider.value, contact.provider_message_id)),
-            owners={i.key: self.owners[i.key].customer_id for i in identifiers if i.key in self.owners},
+            duplicate_of=self.markers.get(message),
+            owners={key: o.customer_id for key, o in known.items() if o.claimed_by != contact.contact_id},
+            own_claims={key: o.customer_id for key, o in known.items() if o.claimed_by == contact.contact_id},
+            merged_by={key: o.merged_by for key, o in known.items() if o.merged_by},
             hints={i.key: self.hints[i.key] for i in identifiers if i.key in self.hints},
-            threads={key: replace(self.threads[key], key=key) for key in thread_keys if key in self.threads},
-            stored=stored,
+            threads={
+                key: hit
+                for key in thread_keys
+                if (hit := self.threads.get(key)) is not None and self.thread_writers.get(key) != contact.contact_id
+            },
+            stored=self.contacts.get(contact.contact_id),
+            stored_links=self.links.get(contact.contact_id),
+            candidate_case_exists=minted.case_id(contact.contact_id) in self.cases,
+            erased=message in self.erased,
         )
 
-    def claim_identifier(self, identifier: Identifier, customer_id: str, at: datetime) -> str:
+    def claim_identifier(self, identifier: Identifier, customer_id: str, by: Contact) -> str:
         self._call("claim_identifier")
         owner = self.owners.get(identifier.key)
         if owner is None or owner.customer_id == customer_id:
-            self.owners[identifier.key] = _Owner(identifier, customer_id, at)
+            self.owners[identifier.key] = _Owner(identifier, customer_id, by.occurred_at, claimed_by=by.contact_id)
             return customer_id
         return owner.customer_id
+
+    def hand_over_identifier(self, identifier: Identifier, from_customer: str, to_customer: str) -> None:
+        self._call("hand_over_identifier")
+        owner = self.owners.get(identifier.key)
+        if owner is not None and owner.customer_id in (from_customer, to_customer):
+            owner.customer_id = to_customer
+
+    def active_case(self, customer_id: str) -> ActiveCase:
+        self._call("active_case")
+        profile = self.profiles.get(customer_id)
+        return profile.active() if profile else ActiveCase(None, None)
 
     def count_identifiers(self, customer_id: str, kind: str, *, up_to: int) -> int:
         self._call("count_identifiers")
@@ -152,28 +178,44 @@ class InMemoryStore:
 
     def save(self, contact: Contact, writes: LinkWrites) -> None:
         self._call("save")
-        self.contacts[contact.contact_id] = VersionedContact(contact, 0)
-        self.markers[(contact.provider.value, contact.provider_message_id)] = contact.contact_id
+        self._store_contact(contact, writes)
         self._apply(contact, writes)
 
-    def save_links(self, contact: Contact, writes: LinkWrites) -> None:
-        hinted = writes.hint_identifier and contact.customer_id and contact.case_id
+    def repair(self, contact: Contact, writes: LinkWrites, case_stored: bool) -> None:
+        self._call("repair")
+        self._store_contact(contact, writes)
+        self._apply(contact, writes, with_case=not case_stored)
+
+    def save_links(self, contact: Contact, writes: LinkWrites, case_stored: bool | None) -> None:
+        hinted = writes.hint_identifiers and contact.customer_id and contact.case_id
         if writes.suggested or writes.opened_case or hinted or (writes.thread_keys and contact.case_id):
             self._call("save_links")
-            self._apply(contact, writes)
+            self._apply(contact, writes, with_case=case_stored is False)
+        if writes.opened_case and case_stored is None:
+            self._call("put_case_if_absent")
+            self.cases.setdefault(writes.opened_case.case_id, writes.opened_case)
 
-    def _apply(self, contact: Contact, writes: LinkWrites) -> None:
+    def _store_contact(self, contact: Contact, writes: LinkWrites) -> None:
+        self.contacts[contact.contact_id] = VersionedContact(contact, 0)
+        self.links[contact.contact_id] = writes
+        self.markers[(contact.provider.value, contact.provider_message_id)] = contact.contact_id
+
+    def _apply(self, contact: Contact, writes: LinkWrites, *, with_case: bool = True) -> None:
         for suggestion in writes.suggested:
-            self.suggestions[(suggestion.contact_id, suggestion.claim_key)] = suggestion
+            self.suggestions[(suggestion.contact_id, suggestion.item_key)] = suggestion
         if contact.case_id:
             for key in writes.thread_keys:
-                self.threads[key] = ThreadHit(key, contact.case_id, contact.customer_id)
+                self.threads[key] = ThreadHit(key, contact.case_id, writes.case_owner)
+                self.thread_writers[key] = contact.contact_id
         if opened := writes.opened_case:
-            self.cases[opened.case_id] = opened
+            if with_case:
+                self.cases[opened.case_id] = opened
             reference = case_reference(opened.reference)
             self.threads[reference] = ThreadHit(reference, opened.case_id, opened.customer_id)
-        if writes.hint_identifier and contact.customer_id and contact.case_id:
-            self.hints[writes.hint_identifier.key] = CaseHint(contact.customer_id, contact.case_id, contact.occurred_at)
+            self.thread_writers[reference] = contact.contact_id
+        if contact.customer_id and contact.case_id:
+            for identifier in writes.hint_identifiers:
+                self.hints[identifier.key] = CaseHint(contact.customer_id, contact.case_id, contact.occurred_at)
 
     def claim_message(self, contact: Contact) -> str:
         self._call("claim_message")
@@ -208,6 +250,7 @@ class InMemoryStore:
             merged_into=stored.merged_into,
             active_case_id=stored.active_case_id,
             active_case_at=stored.active_case_at,
+            merge_id=stored.merge_id,
         )
 
     def identifiers(self, customer_id: str) -> list[OwnedIdentifier]:
@@ -252,17 +295,18 @@ class InMemoryStore:
     def mark_merged(self, merged: str, survivor: str, merge_id: str) -> None:
         self._call("mark_merged")
         profile = self.profiles.get(merged)
-        if profile is None or profile.merged_into:
+        if profile is None or (profile.merged_into and profile.merge_id != merge_id):
             raise ConditionFailed("CUS")
         profile.status, profile.merged_into, profile.merge_id = "merged", survivor, merge_id
 
-    def absorb(self, survivor: Profile, merged: str, active_case_id: str | None, active_case_at: str | None) -> None:
+    def absorb(self, survivor: Profile, merged: str, active: tuple[str, str] | None) -> None:
         self._call("absorb")
         stored = self.profiles.get(survivor.customer_id)
-        if stored is None or stored.merged_into or stored.active_case_at != survivor.active_case_at:
+        seen = (stored.active_case_id, stored.active_case_at) if stored and stored.active_case_id else None
+        if stored is None or stored.merged_into or seen != survivor.active:
             raise ConditionFailed("CUS")
-        if active_case_id and active_case_at:
-            stored.active_case_id, stored.active_case_at = active_case_id, active_case_at
+        if active is not None:
+            stored.active_case_id, stored.active_case_at = active
         stored.absorbed.add(merged)
 
     def restore_profile(self, merged: Profile, merge_id: str) -> None:
@@ -271,19 +315,21 @@ class InMemoryStore:
         if stored is None or stored.merge_id != merge_id:
             raise ConditionFailed("CUS")
         stored.status, stored.merged_into, stored.merge_id = merged.status, None, None
-        if merged.active_case_id and merged.active_case_at:
-            stored.active_case_id, stored.active_case_at = merged.active_case_id, merged.active_case_at
+        if merged.active is not None:
+            stored.active_case_id, stored.active_case_at = merged.active
 
-    def release(self, survivor: str, merged: str, active: tuple[str, str] | None, set_by_merge: str | None) -> None:
+    def release(
+        self, survivor: str, merged: str, restore_to: tuple[str, str] | None, set_by_merge: tuple[str, str] | None
+    ) -> None:
         self._call("release")
         stored = self.profiles.get(survivor)
         if stored is None:
             raise ConditionFailed("CUS")
         stored.absorbed.discard(merged)
-        if active and set_by_merge:
+        if restore_to and set_by_merge and restore_to != set_by_merge:
             self._call("release")
-            if stored.active_case_at == set_by_merge:
-                stored.active_case_id, stored.active_case_at = active
+            if (stored.active_case_id, stored.active_case_at) == set_by_merge:
+                stored.active_case_id, stored.active_case_at = restore_to
 
     def relate_case(self, case_id: str, related_to: str | None, merge_id: str) -> None:
         self._call("relate_case")
@@ -308,7 +354,7 @@ class InMemoryStore:
     def set_merge_state(self, merge_id: str, state: str, expected: str, extra: Mapping[str, Any]) -> None:
         self._call("set_merge_state")
         log = self.merge_logs.get(merge_id)
-        if log is None or log.get("state") != expected:
+        if log is None or log.get("state") not in (expected, state):
             raise ConditionFailed("MERGE")
         log.update({"state": state, **extra})
 

@@ -39,6 +39,7 @@ from shared.linking.merging import (
     CustomerNotFound,
     MergeAlreadyUndone,
     MergeConflict,
+    MergeInProgress,
     MergeNotFound,
 )
 from shared.model.contact import Channel, Contact, IdentifierKind, Provider
@@ -198,6 +199,11 @@ def _merge_conflict(error: MergeConflict) -> Response[str]:
 @app.exception_handler(MergeAlreadyUndone)
 def _already_undone(error: MergeAlreadyUndone) -> Response[str]:
     return error_response(409, "merge_undone", "merge was already undone")
+
+
+@app.exception_handler(MergeInProgress)
+def _in_progress(error: MergeInProgress) -> Response[str]:
+    return error_response(409, "merge_in_progress", "merge has not finished: repeat the merge request to finish it")
 
 
 @app.exception_handler(InvalidCursor)

@@ -20,6 +20,14 @@ from shared.wiring import get_contact_processor
 batch = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
+OUTCOME_METRICS = {
+    Outcome.DUPLICATE: "DuplicatesSkipped",
+    Outcome.MERGED: "ContactsMerged",
+    Outcome.REPAIRED: "ContactsRepaired",  # a redelivery of a stored contact: its links written again
+    Outcome.ERASED: "ErasedRedeliveriesSkipped",
+}
+
+
 class UnreadableMessage(ValueError):
     """A queue message that is not a ContactMessage: it fails until the DLQ keeps it for a human.
 
@@ -40,16 +48,14 @@ def read_message(record: SQSRecord) -> ContactMessage:
 def record_handler(record: SQSRecord) -> None:
     message = read_message(record)
     result = get_contact_processor().process(message.contact)
-    if result.outcome is Outcome.DUPLICATE:
-        metrics.add_metric(name="DuplicatesSkipped", unit="Count", value=1)
-    elif result.outcome is Outcome.MERGED:
-        metrics.add_metric(name="ContactsMerged", unit="Count", value=1)
-    else:
+    if result.outcome is Outcome.STORED:
         metrics.add_metric(name="ContactsStored", unit="Count", value=1)
         metrics.add_metric(name="CustomersCreated", unit="Count", value=int(result.customer_created))
         metrics.add_metric(name="CasesOpened", unit="Count", value=int(result.case_opened))
         metrics.add_metric(name="AmbiguousSenders", unit="Count", value=int(result.ambiguous))
         metrics.add_metric(name="IdentifiersOverLimit", unit="Count", value=int(result.over_limit))
+    else:
+        metrics.add_metric(name=OUTCOME_METRICS[result.outcome], unit="Count", value=1)
     logger.info(
         "contact processed",
         extra={

@@ -32,6 +32,9 @@ STATUS_PATH = "/_local/status"
 INJECT_PREFIX = "/_local/inject/"
 
 
+LISTEN_BACKLOG = 256
+
+
 class LocalGateway:
     """Answers one request the way API Gateway and Lambda would, with no socket involved."""
 
@@ -88,6 +91,9 @@ class LocalGateway:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Python's default listen backlog is 5: a burst of webhooks (a provider replaying an outage)
+    # would see connection resets. API Gateway queues them; so does the local stack.
+    request_queue_size = LISTEN_BACKLOG
     gateway: LocalGateway
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.model.contact import Contact
+from shared.model.contact import Contact, IdentifierKind
 
 
 class ContactMessage(BaseModel):
@@ -39,15 +39,20 @@ class ContactMessage(BaseModel):
 
     @property
     def group_id(self) -> str:
-        """FIFO group: one customer-side identifier's contacts are processed in order, one at a time.
+        """FIFO group: one person's contacts are processed in order, one at a time.
 
-        Without an identifier the group is the provider message, so the updates of
-        one anonymous call still arrive in order.
+        The group is the party's phone number where the channel has one (SMS,
+        calls, WhatsApp, whose sender also carries its number), so a person's
+        first WhatsApp message and first SMS never race to create two customers;
+        else its primary identifier. Without an identifier the group is the
+        provider message, so the updates of one anonymous call still arrive in order.
         """
-        party = self.contact.customer_party.primary
-        if party is None:
+        party = self.contact.customer_party
+        phone = next((i for i in party.identifiers if i.kind is IdentifierKind.PHONE), None)
+        grouped_by = phone or party.primary
+        if grouped_by is None:
             return f"anonymous-{hashlib.sha256(self._message_key.encode()).hexdigest()[:32]}"
-        return hashlib.sha256(party.key.encode()).hexdigest()[:64]
+        return hashlib.sha256(grouped_by.key.encode()).hexdigest()[:64]
 
     @property
     def _message_key(self) -> str:

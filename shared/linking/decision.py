@@ -6,7 +6,7 @@ each answer means; nothing here does I/O, so every branch is a unit test.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from shared.linking import rules, suggestions
@@ -26,6 +26,7 @@ class CaseChoice:
     opened: bool = False
     claimed: bool = False  # a case its sender's customer does not own (rule 5): context only
     survivor_id: str | None = None  # the resolved customer turned out merged: the contact is the survivor's
+    owner_id: str | None = None  # whose case it is, when not the contact's own customer (a claimed link)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,10 @@ def by_keys(
     if thread_hit and thread_hit.customer_id and rules.joins_foreign_thread(contact):
         # Rule 5, first match, on another customer's thread (a reply from a second address):
         # the contact joins that case for context, marked claimed; the sender stays who sent it.
-        choice = CaseChoice(thread_hit.case_id, LinkRule.THREAD, "thread key of another customer's case", claimed=True)
+        evidence = "thread key of another customer's case"
+        choice = CaseChoice(
+            thread_hit.case_id, LinkRule.THREAD, evidence, claimed=True, owner_id=thread_hit.customer_id
+        )
         return KeyMatch(choice, foreign=thread_hit, needs_profile=resolution.created)
     if reference_hit and reference_hit.customer_id == customer:
         choice = CaseChoice(reference_hit.case_id, LinkRule.REFERENCE, "case reference of the customer's case")
@@ -61,7 +65,9 @@ def by_keys(
     if reference_hit:
         # Rule 5: the agent gets the context, the sender proves nothing and merges nothing.
         evidence = "case reference of another customer's case"
-        choice = CaseChoice(reference_hit.case_id, LinkRule.REFERENCE, evidence, claimed=True)
+        choice = CaseChoice(
+            reference_hit.case_id, LinkRule.REFERENCE, evidence, claimed=True, owner_id=reference_hit.customer_id
+        )
         return KeyMatch(choice, foreign=reference_hit, needs_profile=resolution.created)
     return None
 
@@ -69,9 +75,10 @@ def by_keys(
 def without_customer(contact: Contact, resolution: CustomerResolution, hit: ThreadHit | None) -> CaseChoice:
     """No customer (anonymous, or an identifier several customers share): keys, else a case of its own."""
     if hit and thread_keys.is_case_reference(hit.key):
-        return CaseChoice(hit.case_id, LinkRule.REFERENCE, "case reference, sender unresolved", claimed=True)
+        evidence = "case reference, sender unresolved"
+        return CaseChoice(hit.case_id, LinkRule.REFERENCE, evidence, claimed=True, owner_id=hit.customer_id)
     if hit:
-        return CaseChoice(hit.case_id, LinkRule.THREAD, "thread key, sender unresolved")
+        return CaseChoice(hit.case_id, LinkRule.THREAD, "thread key, sender unresolved", owner_id=hit.customer_id)
     if not rules.may_open_case(contact):
         return CaseChoice(None, LinkRule.NO_CASE, "automated or outbound, no customer")
     return CaseChoice(minted.case_id(contact.contact_id), LinkRule.ANONYMOUS, resolution.evidence, opened=True)
@@ -111,17 +118,29 @@ def suggested(contact: Contact, claimed_owners: Mapping[str, str], foreign: Thre
     return tuple(found)
 
 
-def hint_identifier(usable: tuple[Identifier, ...], choice: CaseChoice) -> Identifier | None:
-    # A claimed case is not the sender's: it must not become their guess for the next contact.
-    return usable[0] if usable and not choice.claimed else None
+def hint_identifiers(usable: tuple[Identifier, ...], choice: CaseChoice) -> tuple[Identifier, ...]:
+    """Every identifier of the sender remembers the case, so a contact on any of them guesses right.
+
+    A claimed case is not the sender's: it must not become their guess for the next contact.
+    """
+    return () if choice.claimed else usable
 
 
-def writes(contact: Contact, choice: CaseChoice, hint: Identifier | None, found: tuple[Suggestion, ...]) -> LinkWrites:
+def claim_order(identifiers: Iterable[Identifier]) -> list[Identifier]:
+    """One total order for claiming identifiers, the same for every processor: two racing first contacts
+    of one person (a WhatsApp message and an SMS from one phone) contend on the same item first."""
+    return sorted(identifiers, key=lambda identifier: identifier.key)
+
+
+def writes(
+    contact: Contact, choice: CaseChoice, hints: tuple[Identifier, ...], found: tuple[Suggestion, ...]
+) -> LinkWrites:
     """Everything the last round trip writes besides the contact itself."""
     return LinkWrites(
         opened_case=case_record(contact) if choice.opened else None,
-        thread_keys=thread_keys.owned(contact),
-        hint_identifier=hint,
+        thread_keys=thread_keys.owned(contact) if contact.case_id else (),
+        case_owner=choice.owner_id if choice.claimed or contact.customer_id is None else contact.customer_id,
+        hint_identifiers=hints if contact.customer_id and contact.case_id else (),
         suggested=found,
     )
 

@@ -1,15 +1,15 @@
 """Pure merge decisions (DESIGN.md rule 3): who survives, which case stays active, what the log records.
 
 The log records everything a merge changes as it was before, so an undo can
-restore it exactly without guessing (docs/identity.md).
+restore it exactly without guessing, and a retry of the same request can resume
+a merge that stopped half way (docs/identity.md, "Merge protocol").
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from shared.model.contact import Assurance, Identifier, IdentifierKind
@@ -28,9 +28,22 @@ class MergePlan:
     survivor: Profile
     merged: Profile
     merged_identifiers: tuple[OwnedIdentifier, ...]
-    active_case_id: str | None  # what the survivor's active case becomes
-    active_case_at: str | None
-    related_case_id: str | None  # the other open case, marked related to the active one
+
+    def merge_id(self, after: str | None = None) -> str:
+        """Derived from the pair, so a retry of the same request names the same merge (and resumes it).
+
+        A pair merged again after an undo chains on: its next merge is named after the undone one.
+        """
+        material = f"{self.survivor.customer_id}/{self.merged.customer_id}/{after or ''}"
+        return f"mrg_{hashlib.sha256(material.encode()).hexdigest()[:20]}"
+
+
+@dataclass(frozen=True)
+class CombinedActive:
+    """The survivor's active case after a merge, and the other open case, now related to it."""
+
+    active: tuple[str, str] | None  # (case id, its own last activity): never moved by the merge
+    related_case_id: str | None
 
 
 def plan_merge(
@@ -47,42 +60,33 @@ def plan_merge(
             raise ConflictingAccounts(f"both customers hold a different {kind.value} id")
     pair = sorted([(first, first_identifiers), (second, second_identifiers)], key=lambda p: _age(p[0]))
     (survivor, _), (merged, merged_identifiers) = pair
-    return _with_active(MergePlan(survivor, merged, tuple(merged_identifiers), None, None, None))
+    return MergePlan(survivor, merged, tuple(merged_identifiers))
 
 
-def replan_active(plan: MergePlan, survivor: Profile) -> MergePlan:
-    """The survivor's active case moved while merging: choose again on what it is now."""
-    return _with_active(replace(plan, survivor=survivor))
+def combined_active(survivor_now: Profile, survivor_before: Profile, merged_before: Profile) -> CombinedActive:
+    """Rule 5 after a merge decides as before it: the most recently active open case stays the active one,
+    with its own activity time; the other open case is related to it (docs/identity.md).
+
+    Computed from the log's before-states and the survivor as it is now, so a
+    resumed merge chooses exactly what the first attempt chose.
+    """
+    candidates = [active for active in (survivor_now.active, merged_before.active) if active is not None]
+    if not candidates:
+        return CombinedActive(None, None)
+    latest = max(candidates, key=lambda active: (active[1], active[0]))
+    before = [active[0] for active in (merged_before.active, survivor_before.active) if active is not None]
+    related = next((case for case in before if case != latest[0]), None)
+    return CombinedActive(latest, related)
 
 
 def _age(profile: Profile) -> tuple[str, str]:
     return (profile.created_at or "~", profile.customer_id)
 
 
-def _with_active(plan: MergePlan) -> MergePlan:
-    """Both open cases stay: the older (case ids sort by opening time) stays active, the other is related."""
-    candidates = [
-        (p.active_case_id, p.active_case_at)
-        for p in (plan.survivor, plan.merged)
-        if p.active_case_id and p.active_case_at
-    ]
-    if not candidates:
-        return replace(plan, active_case_id=None, active_case_at=None, related_case_id=None)
-    older = min(candidates)[0]
-    latest = max(at for _, at in candidates)
-    related = next((case for case, _ in candidates if case != older), None)
-    return replace(plan, active_case_id=older, active_case_at=latest, related_case_id=related)
-
-
-def merge_id(survivor: str, merged: str, at: datetime) -> str:
-    digest = hashlib.sha256(f"{survivor}/{merged}/{at.isoformat()}".encode()).hexdigest()[:20]
-    return f"mrg_{digest}"
-
-
 def _profile_state(profile: Profile) -> dict[str, str]:
     state = {"status": profile.status, "created_at": profile.created_at}
-    if profile.active_case_id and profile.active_case_at:
-        state |= {"active_case_id": profile.active_case_id, "active_case_at": profile.active_case_at}
+    if profile.active is not None:
+        state |= {"active_case_id": profile.active[0], "active_case_at": profile.active[1]}
     return state
 
 
@@ -97,10 +101,17 @@ def log_item(plan: MergePlan, evidence: str, at: str) -> dict[str, Any]:
         "survivor_before": _profile_state(plan.survivor),
         "merged_before": _profile_state(plan.merged),
         "assurance_before": {o.identifier.key: o.identifier.assurance.value for o in plan.merged_identifiers},
-        "active_case_id": plan.active_case_id,
-        "active_case_at": plan.active_case_at,
-        "related_case_id": plan.related_case_id,
     }
+
+
+def applied_item(combined: CombinedActive) -> dict[str, Any]:
+    """What the merge set on the survivor, recorded when it is applied, so an undo restores only that."""
+    item: dict[str, Any] = {}
+    if combined.active is not None:
+        item |= {"active_case_id": combined.active[0], "active_case_at": combined.active[1]}
+    if combined.related_case_id:
+        item["related_case_id"] = combined.related_case_id
+    return item
 
 
 def profile_before(customer_id: str, log: Mapping[str, Any], role: str = "merged") -> Profile:

@@ -4,22 +4,25 @@ The /v1 API and the app channel call these; the pure decisions live in
 `shared.linking.merge_plan`, the conditional writes in `shared.adapters.dynamo.identity`.
 A merge keeps one surviving id (the older customer), points the other profile
 at it (`merged_into`), repoints the other's identifier items, keeps both
-customers' cases (the older open case stays the active one, the other is marked
-related) and logs everything it changed so `undo_merge` restores it exactly.
+customers' cases (the more recently active open case stays the active one, with
+its own activity time; the other is marked related) and logs everything it
+changed so `undo_merge` restores it exactly.
 Contacts are not rewritten: reads follow the merge (docs/identity.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from shared.linking import merge_plan
 from shared.linking.ports import IdentityStore
 from shared.model.contact import Assurance, Identifier, IdentifierKind
 from shared.model.failures import ConditionFailed
-from shared.model.records import Profile
+from shared.model.records import MergeState, Profile
 from shared.model.times import sortable_time
 
 MAX_MERGE_CHAIN = 16  # a merged id answers with its survivor; chains are short, loops impossible
@@ -62,6 +65,10 @@ class MergeNotFound(IdentityError):
 
 class MergeContention(IdentityError):
     """The survivor kept changing under the merge; the caller retries (API: 503)."""
+
+
+class MergeInProgress(IdentityError):
+    """The merge has not finished applying (API: 409); repeating the merge request finishes it."""
 
 
 class MergeAlreadyUndone(IdentityError):
@@ -117,6 +124,9 @@ class Merging:
                 raise CustomerNotFound(customer_id)
             if profile.merged_into is None or len(seen) > MAX_MERGE_CHAIN:
                 return current, current != customer_id
+            if profile.merge_id:
+                # Following a merge finishes it, if an earlier request stopped inside it.
+                self.finish(profile.merge_id)
             current = profile.merged_into
             seen.append(current)
 
@@ -126,28 +136,56 @@ class Merging:
         Unowned: attached as `verified`. Owned by this customer: made `verified`.
         Owned by another customer: that customer is merged with this one (the
         older survives) unless their verified app/CRM ids differ (`MergeConflict`).
+        Repeating the request after a crash finishes the merge it started and
+        answers as the first attempt would have.
         Raises `CustomerNotFound`, `CustomerMerged(survivor_id)` for a merged id.
         """
-        self._active_profile(customer_id)
         verified = identifier.model_copy(update={"assurance": Assurance.VERIFIED})
+        merge_evidence = f"verified {identifier.kind.value}: {evidence}"
+        profile = self._profile(customer_id)
+        if profile.merge_id:
+            self.finish(profile.merge_id)
+        if (earlier := self._merged_by_this_request(verified, merge_evidence)) is not None:
+            self._store.set_assurance(verified, earlier.surviving_customer_id, Assurance.VERIFIED)
+            return AttachResult(earlier.surviving_customer_id, verified, attached=True, merge=earlier)
+        self._active_profile(customer_id)
         owner = self._store.attach(verified, customer_id, self._clock())
         if owner == customer_id:
             return AttachResult(customer_id, verified, attached=True)
-        owner_now, _ = self.resolve_customer_id(owner)
+        owner_now, _ = self.resolve_customer_id(owner)  # finishes a merge stopped in the way
         if owner_now == customer_id:
-            self._store.set_assurance(verified, owner, Assurance.VERIFIED)
+            if (earlier := self._merged_by_this_request(verified, merge_evidence)) is not None:
+                self._store.set_assurance(verified, customer_id, Assurance.VERIFIED)
+                return AttachResult(customer_id, verified, attached=True, merge=earlier)
+            holder = self._store.identifier_owner(verified)
+            self._store.set_assurance(verified, holder.customer_id if holder else owner_now, Assurance.VERIFIED)
             return AttachResult(customer_id, verified, attached=False)
-        merge = self.merge_customers(customer_id, owner_now, f"verified {identifier.kind.value}: {evidence}")
+        merge = self.merge_customers(customer_id, owner_now, merge_evidence)
         self._store.set_assurance(verified, merge.surviving_customer_id, Assurance.VERIFIED)
         return AttachResult(merge.surviving_customer_id, verified, attached=True, merge=merge)
+
+    def _merged_by_this_request(self, identifier: Identifier, evidence: str) -> MergeRecord | None:
+        """The merge an earlier attempt of this very request made (same identifier moved, same evidence), finished."""
+        holder = self._store.identifier_owner(identifier)
+        if holder is None or holder.merged_by is None:
+            return None
+        self.finish(holder.merged_by)
+        record = self.get_merge(holder.merged_by)
+        return record if record.evidence == evidence and record.undone_at is None else None
 
     def merge_customers(self, survivor_hint: str, other: str, evidence: str) -> MergeRecord:
         """Merge two customers on verified evidence; the older one survives whatever the order given.
 
+        Resumable: a merge is a state machine driven by its log, every step conditional
+        and idempotent, so repeating the same request after a crash (or an SDK retry
+        of a step that had applied) finishes the merge instead of failing or doubling it.
         Raises `CustomerNotFound`, `CustomerMerged(survivor_id)` (either id already
-        merged), `MergeConflict` (same customer, or different verified app/CRM ids).
+        merged elsewhere), `MergeConflict` (same customer, or different verified app/CRM ids).
         """
-        first, second = self._active_profile(survivor_hint), self._active_profile(other)
+        first, second = self._profile(survivor_hint), self._profile(other)
+        if resumed := self._resume(first, second):
+            return resumed
+        first, second = self._live(first), self._live(second)
         if first.customer_id == second.customer_id:
             raise MergeConflict("a customer cannot be merged with itself")
         try:
@@ -156,54 +194,101 @@ class Merging:
             )
         except merge_plan.ConflictingAccounts as error:
             raise MergeConflict(str(error)) from error
-        at = self._clock()
-        merge_id = merge_plan.merge_id(plan.survivor.customer_id, plan.merged.customer_id, at)
-        stamp = sortable_time(at)
-        self._store.put_merge_log(
-            merge_id, plan.survivor.customer_id, merge_plan.log_item(plan, evidence, stamp), stamp
-        )
+        stamp = sortable_time(self._clock())
+        log = merge_plan.log_item(plan, evidence, stamp)
+        merge_id = plan.merge_id()
+        for _ in range(MAX_MERGE_CHAIN):
+            try:
+                self._store.put_merge_log(merge_id, plan.survivor.customer_id, log, stamp)
+            except ConditionFailed:
+                earlier = self._store.merge_log(merge_id)
+            else:
+                return self._apply(merge_id, log)
+            if earlier is not None and earlier.get("state") in (MergeState.APPLYING, MergeState.APPLIED):
+                return self._apply(merge_id, earlier)  # the same merge, started by an earlier attempt
+            merge_id = plan.merge_id(after=merge_id)  # that one was undone or abandoned: the next in the chain
+        raise MergeContention(merge_id)
+
+    def finish(self, merge_id: str) -> None:
+        """Finish a merge that stopped while applying (a crash, a timeout); nothing for any other state."""
+        log = self._store.merge_log(merge_id)
+        if log is not None and log.get("state") == MergeState.APPLYING:
+            self._apply(merge_id, log)
+
+    def _resume(self, named: Profile, other: Profile) -> MergeRecord | None:
+        """A merge of exactly these two that already pointed one at the other.
+
+        Unfinished, it is finished, whichever way round the request names them.
+        Finished, repeating it answers the same merge when the request names the
+        survivor; naming the merged id answers `CustomerMerged` as for any merged id.
+        """
+        for survivor, merged in ((named, other), (other, named)):
+            if merged.merged_into == survivor.customer_id and merged.merge_id:
+                log = self._store.merge_log(merged.merge_id)
+                state = log.get("state") if log else None
+                if log is not None and (
+                    state == MergeState.APPLYING or (state == MergeState.APPLIED and survivor is named)
+                ):
+                    return self._apply(merged.merge_id, log)
+        return None
+
+    def _apply(self, merge_id: str, log: Mapping[str, Any]) -> MergeRecord:
+        survivor, merged = log["surviving_customer_id"], log["merged_customer_id"]
+        record = MergeRecord(merge_id, survivor, merged, log["evidence"], datetime.fromisoformat(log["merged_at"]))
+        if log.get("state") == MergeState.APPLIED:
+            return record
         try:
-            self._store.mark_merged(plan.merged.customer_id, plan.survivor.customer_id, merge_id)
+            self._store.mark_merged(merged, survivor, merge_id)
         except ConditionFailed as error:
-            self._store.set_merge_state(merge_id, "abandoned", "applying", {})
-            survivor, _ = self.resolve_customer_id(plan.merged.customer_id)
-            raise CustomerMerged(plan.merged.customer_id, survivor) from error
-        self._absorb(plan, merge_id)
-        self._repoint_all(plan.merged.customer_id, plan.survivor.customer_id, merge_id)
-        if plan.related_case_id and plan.active_case_id:
-            self._store.relate_case(plan.related_case_id, plan.active_case_id, merge_id)
-        self._store.set_merge_state(merge_id, "applied", "applying", {})
-        return MergeRecord(merge_id, plan.survivor.customer_id, plan.merged.customer_id, evidence, at)
+            # Merged into someone else meanwhile: this merge will never apply.
+            with contextlib.suppress(ConditionFailed):
+                self._store.set_merge_state(merge_id, MergeState.ABANDONED, MergeState.APPLYING, {})
+            now, _ = self.resolve_customer_id(merged)
+            raise CustomerMerged(merged, now) from error
+        combined = self._absorb(survivor, log, merge_id)
+        self._repoint_all(merged, survivor, merge_id)
+        if combined.related_case_id and combined.active:
+            # A case whose opener is still in flight has no record yet: the mark is only a pointer for agents.
+            with contextlib.suppress(ConditionFailed):
+                self._store.relate_case(combined.related_case_id, combined.active[0], merge_id)
+        applied = merge_plan.applied_item(combined)
+        self._store.set_merge_state(merge_id, MergeState.APPLIED, MergeState.APPLYING, applied)
+        return record
 
     def undo_merge(self, merge_id: str) -> UnmergeRecord:
         """Restore both customers exactly: profiles, identifiers, cases as they were before the merge.
 
-        Identifiers the merged customer gained while merged go back with it.
-        Raises `MergeNotFound`, `MergeAlreadyUndone`.
+        Identifiers the merged customer gained while merged go back with it. Resumable
+        like a merge: `undoing` is recorded first, then each step is conditional and
+        idempotent, and repeating the request after a crash finishes the undo.
+        Raises `MergeNotFound`, `MergeAlreadyUndone`, `MergeInProgress`.
         """
         log = self._store.merge_log(merge_id)
-        if log is None or log.get("state") == "abandoned":
+        if log is None or log.get("state") == MergeState.ABANDONED:
             raise MergeNotFound(merge_id)
-        if log.get("state") != "applied":
+        if log.get("state") == MergeState.UNDONE:
             raise MergeAlreadyUndone(merge_id)
+        if log.get("state") == MergeState.APPLYING:
+            raise MergeInProgress(merge_id)
         survivor, merged = log["surviving_customer_id"], log["merged_customer_id"]
-        at = self._clock()
-        self._store.set_merge_state(merge_id, "undoing", "applied", {})
+        self._store.set_merge_state(merge_id, MergeState.UNDOING, MergeState.APPLIED, {})
         for owned in self._store.identifiers(survivor):
             if owned.merged_by == merge_id:
                 before = merge_plan.assurance_before(log, owned.identifier)
-                self._store.repoint(owned.identifier.model_copy(update={"assurance": before}), survivor, merged, None)
-        self._store.restore_profile(merge_plan.profile_before(merged, log), merge_id)
-        survivor_before = merge_plan.profile_before(survivor, log, role="survivor")
-        active = (
-            (survivor_before.active_case_id, survivor_before.active_case_at)
-            if survivor_before.active_case_id and survivor_before.active_case_at
-            else None
-        )
-        self._store.release(survivor, merged, active, log.get("active_case_at"))
+                with contextlib.suppress(ConditionFailed):
+                    self._store.repoint(
+                        owned.identifier.model_copy(update={"assurance": before}), survivor, merged, None
+                    )
+        with contextlib.suppress(ConditionFailed):  # restored by an earlier attempt
+            self._store.restore_profile(merge_plan.profile_before(merged, log), merge_id)
+        restore_to = merge_plan.profile_before(survivor, log, role="survivor").active
+        set_by_merge = (log["active_case_id"], log["active_case_at"]) if log.get("active_case_id") else None
+        self._store.release(survivor, merged, restore_to, set_by_merge)
         if log.get("related_case_id"):
-            self._store.relate_case(log["related_case_id"], None, merge_id)
-        self._store.set_merge_state(merge_id, "undone", "undoing", {"undone_at": sortable_time(at)})
+            with contextlib.suppress(ConditionFailed):  # unrelated by an earlier attempt
+                self._store.relate_case(log["related_case_id"], None, merge_id)
+        at = self._clock()
+        self._store.set_merge_state(merge_id, MergeState.UNDONE, MergeState.UNDOING, {"undone_at": sortable_time(at)})
         return UnmergeRecord(merge_id, survivor, merged, at)
 
     def accounts(self, customer_id: str) -> set[tuple[IdentifierKind, str]]:
@@ -229,27 +314,33 @@ class Merging:
             datetime.fromisoformat(undone) if undone else None,
         )
 
-    def _active_profile(self, customer_id: str) -> Profile:
+    def _profile(self, customer_id: str) -> Profile:
         profile = self._store.profile(customer_id)
         if profile is None:
             raise CustomerNotFound(customer_id)
-        if profile.merged_into:
-            survivor, _ = self.resolve_customer_id(customer_id)
-            raise CustomerMerged(customer_id, survivor)
         return profile
 
-    def _absorb(self, plan: merge_plan.MergePlan, merge_id: str) -> None:
-        survivor = plan.survivor
+    def _live(self, profile: Profile) -> Profile:
+        if profile.merged_into:
+            survivor, _ = self.resolve_customer_id(profile.customer_id)
+            raise CustomerMerged(profile.customer_id, survivor)
+        return profile
+
+    def _active_profile(self, customer_id: str) -> Profile:
+        return self._live(self._profile(customer_id))
+
+    def _absorb(self, survivor_id: str, log: Mapping[str, Any], merge_id: str) -> merge_plan.CombinedActive:
+        """The survivor absorbs the merged customer; its active case becomes the more recently active of the two."""
+        merged_before = merge_plan.profile_before(log["merged_customer_id"], log)
+        survivor_before = merge_plan.profile_before(survivor_id, log, role="survivor")
         for _ in range(MAX_ABSORB_ATTEMPTS):
+            survivor = self._profile(survivor_id)
+            combined = merge_plan.combined_active(survivor, survivor_before, merged_before)
             try:
-                self._store.absorb(survivor, plan.merged.customer_id, plan.active_case_id, plan.active_case_at)
-                return
+                self._store.absorb(survivor, merged_before.customer_id, combined.active)
             except ConditionFailed:
-                # A contact moved the survivor's active case meanwhile: plan again on what it wrote.
-                fresh = self._store.profile(survivor.customer_id)
-                assert fresh is not None
-                survivor = fresh
-                plan = merge_plan.replan_active(plan, fresh)
+                continue  # a contact moved the survivor's active case meanwhile: choose again on what it wrote
+            return combined
         raise MergeContention(merge_id)
 
     def _repoint_all(self, merged: str, survivor: str, merge_id: str) -> None:

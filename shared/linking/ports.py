@@ -20,15 +20,28 @@ class ContactStore(Protocol):
     """The processor's hot path (shared.linking.processor)."""
 
     def lookup(self, contact: Contact, identifiers: Sequence[Identifier], thread_keys: Sequence[str]) -> Lookup:
-        """One consistent batch read: the contact's marker, each identifier and its hint, each thread key
-        (and the contact itself when it carries a revision)."""
+        """One consistent batch read: the contact's marker and own item, the case it would open, the hashed
+        marker of an erasure, each identifier (not counting claims of this very contact) and its hint, each
+        thread key."""
         ...
 
-    def claim_identifier(self, identifier: Identifier, customer_id: str, at: datetime) -> str:
-        """Attach an unowned identifier to `customer_id`; answers its owner, which may be a faster racer."""
+    def claim_identifier(self, identifier: Identifier, customer_id: str, by: Contact) -> str:
+        """Attach an unowned identifier to `customer_id` for contact `by`; answers its owner (maybe a faster racer).
+
+        `lookup` does not count an identifier as owned when `by` itself claimed it (an
+        earlier delivery that did not finish), so a redelivery decides as the first did.
+        """
+        ...
+
+    def hand_over_identifier(self, identifier: Identifier, from_customer: str, to_customer: str) -> None:
+        """Move a claim made for a customer that lost its creation race to the winner (if still the loser's)."""
         ...
 
     def count_identifiers(self, customer_id: str, kind: str, *, up_to: int) -> int: ...
+
+    def active_case(self, customer_id: str) -> ActiveCase:
+        """The profile's active case, read consistently."""
+        ...
 
     def continue_case(self, customer_id: str, case_id: str, at: datetime, window_start: datetime) -> ActiveCase | None:
         """Move the active case's last activity to `at`: None when done, else the profile as it is."""
@@ -45,11 +58,19 @@ class ContactStore(Protocol):
     def ensure_profile(self, customer_id: str, at: datetime) -> None: ...
 
     def save(self, contact: Contact, writes: LinkWrites) -> None:
-        """The contact, its dedupe marker and everything it links (one batch)."""
+        """The contact (recording `writes`), its dedupe marker and everything it links (one batch)."""
         ...
 
-    def save_links(self, contact: Contact, writes: LinkWrites) -> None:
-        """What `save` writes besides the contact and its marker (for a call written by `put_versioned`)."""
+    def repair(self, contact: Contact, writes: LinkWrites, case_stored: bool) -> None:
+        """`save` again for a redelivery of a stored contact, leaving an existing case record as it is."""
+        ...
+
+    def save_links(self, contact: Contact, writes: LinkWrites, case_stored: bool | None) -> None:
+        """A call's links, before `put_versioned` writes the version that names them.
+
+        The case it opened is written with them when known absent, left alone when known
+        stored, and written only if absent (one more round trip) when not known.
+        """
         ...
 
     def claim_message(self, contact: Contact) -> str:
@@ -74,11 +95,11 @@ class IdentityStore(Protocol):
     def set_assurance(self, identifier: Identifier, customer_id: str, assurance: Assurance) -> None: ...
     def repoint(self, identifier: Identifier, source: str, target: str, merge_id: str | None) -> None: ...
     def mark_merged(self, merged: str, survivor: str, merge_id: str) -> None: ...
-    def absorb(
-        self, survivor: Profile, merged: str, active_case_id: str | None, active_case_at: str | None
-    ) -> None: ...
+    def absorb(self, survivor: Profile, merged: str, active: tuple[str, str] | None) -> None: ...
     def restore_profile(self, merged: Profile, merge_id: str) -> None: ...
-    def release(self, survivor: str, merged: str, active: tuple[str, str] | None, set_by_merge: str | None) -> None: ...
+    def release(
+        self, survivor: str, merged: str, restore_to: tuple[str, str] | None, set_by_merge: tuple[str, str] | None
+    ) -> None: ...
     def relate_case(self, case_id: str, related_to: str | None, merge_id: str) -> None: ...
     def put_merge_log(self, merge_id: str, survivor: str, log: Mapping[str, Any], at: str) -> None: ...
     def set_merge_state(self, merge_id: str, state: str, expected: str, extra: Mapping[str, Any]) -> None: ...

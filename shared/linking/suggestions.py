@@ -25,12 +25,12 @@ def from_claims(contact: Contact, owners: Mapping[str, str]) -> list[Suggestion]
             continue  # the sender's own identifier: nothing to suggest
         found.append(
             Suggestion(
-                contact.contact_id,
-                contact.customer_id,
-                identifier,
-                owner,
-                contact.case_id,
-                f"{claim.kind.value} typed in contact {contact.contact_id}",
+                contact_id=contact.contact_id,
+                customer_id=contact.customer_id,
+                identifier=identifier,
+                candidate_customer_id=owner,
+                case_id=contact.case_id,
+                evidence=f"{claim.kind.value} typed in contact {contact.contact_id}",
             )
         )
     return found
@@ -44,11 +44,11 @@ def from_foreign_case(contact: Contact, case_customer: str | None, how: str) -> 
     identifier = sender.model_copy(update={"assurance": Assurance.CLAIMED})
     return [
         Suggestion(
-            contact.contact_id,
-            contact.customer_id,
-            identifier,
-            case_customer,
-            contact.case_id,
-            f"{how} of a case of another customer, in contact {contact.contact_id}",
+            contact_id=contact.contact_id,
+            customer_id=contact.customer_id,
+            identifier=identifier,
+            candidate_customer_id=case_customer,
+            case_id=contact.case_id,
+            evidence=f"{how} of a case of another customer, in contact {contact.contact_id}",
         )
     ]

@@ -66,6 +66,12 @@ class Profile:
     merged_into: str | None
     active_case_id: str | None
     active_case_at: str | None
+    merge_id: str | None = None  # the merge that pointed this profile at `merged_into`
+
+    @property
+    def active(self) -> tuple[str, str] | None:
+        """The active case and its last activity (sortable time), if it has one."""
+        return (self.active_case_id, self.active_case_at) if self.active_case_id and self.active_case_at else None
 
     @classmethod
     def from_item(cls, customer_id: str, item: Mapping[str, Any]) -> Profile:
@@ -76,6 +82,7 @@ class Profile:
             merged_into=item.get("merged_into"),
             active_case_id=item.get("active_case_id"),
             active_case_at=item.get("active_case_at"),
+            merge_id=item.get("merge_id"),
         )
 
 
@@ -107,9 +114,10 @@ class ActiveCase:
 NO_ACTIVE_CASE = ActiveCase(case_id=None, last_activity=None)
 
 
-@dataclass(frozen=True)
-class Suggestion:
+class Suggestion(BaseModel):
     """A suggested identity link (rule 4), for a person to confirm; the stream makes it `identity.suggested`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     contact_id: str
     customer_id: str | None  # who sent the contact
@@ -119,8 +127,10 @@ class Suggestion:
     evidence: str
 
     @property
-    def claim_key(self) -> str:
-        return self.identifier.key
+    def item_key(self) -> str:
+        """One suggestion per (contact, identifier, candidate): a redelivery rewrites the same item."""
+        candidate = f"#{self.candidate_customer_id}" if self.candidate_customer_id else ""
+        return f"{self.identifier.key}{candidate}"
 
 
 @dataclass(frozen=True)
@@ -152,7 +162,13 @@ class Lookup:
     owners: Mapping[str, str] = field(default_factory=dict)  # identifier key → owning customer id
     hints: Mapping[str, CaseHint] = field(default_factory=dict)  # identifier key → its hint
     threads: Mapping[str, ThreadHit] = field(default_factory=dict)  # thread key → the case it names
-    stored: VersionedContact | None = None  # the contact item itself, when a call's reports mint one id
+    stored: VersionedContact | None = None  # the contact's own item, when an earlier delivery wrote it
+    stored_links: LinkWrites | None = None  # what that delivery linked, to be written again after a crash
+    candidate_case_exists: bool = False  # the case this contact would open (case_<contact id>) is stored
+    erased: bool = False  # this provider message belonged to a customer who was erased
+    contested: Mapping[str, frozenset[str]] = field(default_factory=dict)  # identifier key → other verified holders
+    own_claims: Mapping[str, str] = field(default_factory=dict)  # identifier key → owner, claimed by this contact
+    merged_by: Mapping[str, str] = field(default_factory=dict)  # identifier key → the merge that moved it
 
     def owners_of(self, identifiers: Iterable[Identifier]) -> dict[str, str]:
         return {i.key: self.owners[i.key] for i in identifiers if i.key in self.owners}
@@ -160,11 +176,13 @@ class Lookup:
     def thread_hits(self, thread_keys: Iterable[str]) -> dict[str, ThreadHit]:
         return {key: self.threads[key] for key in thread_keys if key in self.threads}
 
-    def hint(self, identifier: Identifier | None, customer_id: str) -> ActiveCase:
-        hint = self.hints.get(identifier.key) if identifier else None
-        if hint is None or hint.customer_id != customer_id:
+    def hint(self, identifiers: Iterable[Identifier], customer_id: str) -> ActiveCase:
+        """The freshest case any of these identifiers last wrote to for this customer: a guess, never a truth."""
+        mine = [h for i in identifiers if (h := self.hints.get(i.key)) is not None and h.customer_id == customer_id]
+        if not mine:
             return NO_ACTIVE_CASE
-        return ActiveCase(case_id=hint.case_id, last_activity=hint.at)
+        freshest = max(mine, key=lambda hint: hint.at)
+        return ActiveCase(case_id=freshest.case_id, last_activity=freshest.at)
 
     def versioned(self, contact_id: str) -> VersionedContact | None:
         stored = self.stored
@@ -206,13 +224,19 @@ class ErasureResult:
     deleted_items: int
 
 
-@dataclass(frozen=True)
-class LinkWrites:
-    """What the last round trip writes besides the contact: its keys, the case it opened, the hint, suggestions."""
+class LinkWrites(BaseModel):
+    """What a contact writes besides itself: its thread keys, the case it opened, hints and suggestions.
+
+    Stored with the contact (`links`), so a redelivery after a crash rewrites
+    exactly what the first delivery decided instead of deciding again.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     opened_case: CaseRecord | None = None
     thread_keys: tuple[str, ...] = ()
-    hint_identifier: Identifier | None = None
+    case_owner: str | None = None  # the customer whose case the thread keys name (its owner, not the sender)
+    hint_identifiers: tuple[Identifier, ...] = ()
     suggested: tuple[Suggestion, ...] = ()
 
 

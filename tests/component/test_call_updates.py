@@ -256,4 +256,4 @@ def test_first_report_of_a_call_from_a_known_caller_costs_five_round_trips(aws: 
     calls_made.clear()
 
     assert processor.process(report("incoming.json", "incoming", at=datetime.now(UTC))).outcome is Outcome.STORED
-    assert calls_made == ["BatchGetItem", "PutItem", "UpdateItem", "PutItem", "BatchWriteItem"]
+    assert calls_made == ["BatchGetItem", "PutItem", "UpdateItem", "BatchWriteItem", "PutItem"]  # links, then the call

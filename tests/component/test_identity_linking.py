@@ -106,7 +106,7 @@ def test_claimed_email_of_another_customer_never_merges_and_is_suggested(process
     ann_profile = item(keys.profile(ann.customer_id or ""))
     assert ann_profile is not None and "merged_into" not in ann_profile and "absorbed" not in ann_profile
     # And a suggestion names the claim, who sent it and who owns it
-    suggestion = item(keys.suggestion(bob.contact_id, f"email:{ANN_EMAIL}"))
+    suggestion = item(keys.suggestion(bob.contact_id, f"email:{ANN_EMAIL}#{ann.customer_id}"))
     assert suggestion is not None
     assert (suggestion["customer_id"], suggestion["candidate_customer_id"]) == (bob.customer_id, ann.customer_id)
     assert suggestion["identifier"]["assurance"] == "claimed"
@@ -119,7 +119,7 @@ def test_claimed_phone_of_another_customer_never_changes_the_senders_customer(pr
     assert bob.customer_id not in (None, ann.customer_id)
     assert bob.link is not None and bob.link.rule is LinkRule.NEW_CASE
     assert owner_of(phone(ANN_PHONE)) == ann.customer_id
-    suggestion = item(keys.suggestion(bob.contact_id, f"phone:{ANN_PHONE}"))
+    suggestion = item(keys.suggestion(bob.contact_id, f"phone:{ANN_PHONE}#{ann.customer_id}"))
     assert suggestion is not None and suggestion["candidate_customer_id"] == ann.customer_id
 
 
@@ -132,8 +132,9 @@ def test_unowned_claimed_email_is_suggested_without_a_candidate(processor: Conta
 
 
 def test_a_stored_suggestion_becomes_identity_suggested(processor: ContactProcessor) -> None:
+    ann = stored(processor, email("<a1@mail.example.org>", ANN_EMAIL, at=T0))
     bob = stored(processor, sms_contact("SM1", BOB_PHONE, at=T0, text=f"I am {ANN_EMAIL}"))
-    key = keys.suggestion(bob.contact_id, f"email:{ANN_EMAIL}")
+    key = keys.suggestion(bob.contact_id, f"email:{ANN_EMAIL}#{ann.customer_id}")
     image = item(key)
     assert image is not None
 
@@ -167,7 +168,7 @@ def test_someone_elses_reference_links_the_contact_claimed_and_merges_nothing(pr
     assert bob.customer_id not in (None, ann.customer_id)
     assert owner_of(phone(BOB_PHONE)) == bob.customer_id
     assert owner_of(phone(ANN_PHONE)) == ann.customer_id
-    suggestion = item(keys.suggestion(bob.contact_id, f"phone:{BOB_PHONE}"))
+    suggestion = item(keys.suggestion(bob.contact_id, f"phone:{BOB_PHONE}#{ann.customer_id}"))
     assert suggestion is not None
     assert (suggestion["candidate_customer_id"], suggestion["case_id"]) == (ann.customer_id, ann.case_id)
     bob_profile = item(keys.profile(bob.customer_id or ""))
@@ -211,7 +212,7 @@ def test_reply_from_a_second_address_joins_the_open_case_marked_claimed(processo
     assert reply.link is not None and reply.link.rule is LinkRule.THREAD
     assert reply.link.assurance is Assurance.CLAIMED
     assert reply.customer_id not in (None, first.customer_id)
-    assert item(keys.suggestion(reply.contact_id, f"email:{ANN_WORK}")) is not None
+    assert item(keys.suggestion(reply.contact_id, f"email:{ANN_WORK}#{first.customer_id}")) is not None
 
 
 def test_stranger_replying_in_a_public_x_conversation_does_not_join_its_case(processor: ContactProcessor) -> None:

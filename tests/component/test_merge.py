@@ -75,18 +75,32 @@ def test_merge_keeps_the_older_customer_whatever_order_they_are_named(world: tup
     assert owner is not None and owner.customer_id == older.customer_id
 
 
-def test_merge_keeps_both_open_cases_the_older_active_the_other_related(
+def test_merge_keeps_both_open_cases_the_more_recently_active_one_active_the_other_related(
     world: tuple[ContactProcessor, Merging],
 ) -> None:
     processor, merging = world
-    older, newer = two_customers(processor)
+    older, newer = two_customers(processor)  # the newer customer's case was active an hour later
 
     merging.merge_customers(older.customer_id or "", newer.customer_id or "", EVIDENCE)
 
     survivor = store().get_customer(older.customer_id or "")
-    assert survivor is not None and survivor.active_case_id == older.case_id
-    related = store().get_case(newer.case_id or "")
-    assert related is not None and related.related_case_id == older.case_id and related.status.value == "open"
+    assert survivor is not None and survivor.active_case_id == newer.case_id
+    assert survivor.active_case_at == newer.occurred_at  # a merge never moves a case's activity time
+    related = store().get_case(older.case_id or "")
+    assert related is not None and related.related_case_id == newer.case_id and related.status.value == "open"
+
+
+def test_a_case_outside_the_reopen_window_does_not_come_back_to_life_after_a_merge(
+    world: tuple[ContactProcessor, Merging],
+) -> None:
+    processor, merging = world
+    stale = stored(processor, sms_contact("SM1", ADA, at=T0))
+    today = stored(processor, sms_contact("SM2", ADA_WORK, at=T0 + timedelta(days=9)))
+    merging.merge_customers(stale.customer_id or "", today.customer_id or "", EVIDENCE)
+
+    later = stored(processor, sms_contact("SM3", ADA, at=T0 + timedelta(days=9, hours=1)))
+
+    assert (later.customer_id, later.case_id) == (stale.customer_id, today.case_id)
 
 
 def test_an_sms_from_the_merged_customers_phone_lands_on_the_survivors_active_case(
@@ -98,7 +112,7 @@ def test_an_sms_from_the_merged_customers_phone_lands_on_the_survivors_active_ca
 
     later = stored(processor, sms_contact("SM3", ADA_WORK, at=T0 + timedelta(hours=2)))
 
-    assert (later.customer_id, later.case_id) == (older.customer_id, older.case_id)
+    assert (later.customer_id, later.case_id) == (older.customer_id, newer.case_id)
 
 
 def test_two_different_crm_ids_never_merge(world: tuple[ContactProcessor, Merging]) -> None:

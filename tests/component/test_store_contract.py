@@ -54,9 +54,9 @@ def contact(sid: str = "SM1", at: datetime = T0, **changes: object) -> Contact:
 
 def test_an_identifier_belongs_to_the_first_customer_that_claims_it(stores: Stores) -> None:
     ann = contact().sender.identifiers[0]
-    assert stores.contacts.claim_identifier(ann, "cus_a", T0) == "cus_a"
-    assert stores.contacts.claim_identifier(ann, "cus_b", T0) == "cus_a"
-    assert stores.contacts.claim_identifier(ann, "cus_a", T0) == "cus_a"
+    assert stores.contacts.claim_identifier(ann, "cus_a", contact()) == "cus_a"
+    assert stores.contacts.claim_identifier(ann, "cus_b", contact()) == "cus_a"
+    assert stores.contacts.claim_identifier(ann, "cus_a", contact()) == "cus_a"
     assert stores.contacts.count_identifiers("cus_a", "phone", up_to=5) == 1
     assert stores.contacts.count_identifiers("cus_b", "phone", up_to=5) == 0
 
@@ -100,7 +100,7 @@ def test_a_saved_contact_is_found_by_its_marker_keys_and_hint(stores: Stores) ->
     store = stores.contacts
     first = contact(customer_id="cus_a", case_id="case_1")
     identifier = first.sender.identifiers[0]
-    store.claim_identifier(identifier, "cus_a", T0)
+    store.claim_identifier(identifier, "cus_a", contact("SM0"))
     opened = CaseRecord(
         case_id="case_1",
         customer_id="cus_a",
@@ -110,24 +110,41 @@ def test_a_saved_contact_is_found_by_its_marker_keys_and_hint(stores: Stores) ->
         opened_by=first.contact_id,
         channel=first.channel,
     )
-    suggestion = Suggestion(first.contact_id, "cus_a", identifier, None, "case_1", "typed in")
-    store.save(
-        first,
-        LinkWrites(opened_case=opened, thread_keys=("msg#m1",), hint_identifier=identifier, suggested=(suggestion,)),
+    suggestion = Suggestion(
+        contact_id=first.contact_id,
+        customer_id="cus_a",
+        identifier=identifier,
+        candidate_customer_id=None,
+        case_id="case_1",
+        evidence="typed in",
     )
+    links = LinkWrites(
+        opened_case=opened,
+        thread_keys=("msg#m1",),
+        case_owner="cus_a",
+        hint_identifiers=(identifier,),
+        suggested=(suggestion,),
+    )
+    store.save(first, links)
 
     reference = case_reference(opened.reference)
-    found = store.lookup(contact("SM1"), [identifier], ["msg#m1", reference, "msg#unknown"])
-    assert found.duplicate_of == first.contact_id
+    found = store.lookup(contact("SM2"), [identifier], ["msg#m1", reference, "msg#unknown"])
+    assert found.duplicate_of is None
     assert found.owners == {identifier.key: "cus_a"}
     assert {key: (hit.case_id, hit.customer_id) for key, hit in found.threads.items()} == {
         "msg#m1": ("case_1", "cus_a"),
         reference: ("case_1", "cus_a"),
     }
-    hint = found.hint(identifier, "cus_a")
+    hint = found.hint([identifier], "cus_a")
     assert (hint.case_id, hint.last_activity) == ("case_1", T0)
-    assert found.hint(identifier, "cus_other").case_id is None
-    assert store.lookup(contact("SM2"), [identifier], []).duplicate_of is None
+    assert found.hint([identifier], "cus_other").case_id is None
+
+    # A redelivery of the contact itself finds its item and what it linked, and not its own keys as known.
+    again = store.lookup(contact("SM1"), [identifier], ["msg#m1", reference])
+    assert again.duplicate_of == first.contact_id
+    assert again.stored is not None and again.stored.contact == first and again.stored_links == links
+    assert again.threads == {}
+    assert not again.candidate_case_exists  # SM1 opens case_<its own id>, not case_1
 
 
 def test_a_call_is_claimed_once_and_written_only_on_the_version_read(stores: Stores) -> None:
@@ -153,7 +170,7 @@ def test_merge_writes_fail_unless_what_they_read_still_holds(stores: Stores) -> 
     for customer, case in (("cus_a", "case_a"), ("cus_b", "case_b")):
         store.open_case(customer, case, T0, T0 - WINDOW)
     ann = contact().sender.identifiers[0]
-    store.claim_identifier(ann, "cus_b", T0)
+    store.claim_identifier(ann, "cus_b", contact())
 
     identity.mark_merged("cus_b", "cus_a", "mrg_1")
     with pytest.raises(ConditionFailed):
@@ -170,16 +187,18 @@ def test_merge_writes_fail_unless_what_they_read_still_holds(stores: Stores) -> 
     survivor = identity.profile("cus_a")
     assert survivor is not None
     stale = Profile("cus_a", "active", survivor.created_at, None, "case_a", "2020-01-01T00:00:00.000000Z")
+    assert survivor.active is not None
     with pytest.raises(ConditionFailed):
-        identity.absorb(stale, "cus_b", "case_a", survivor.active_case_at)
-    identity.absorb(survivor, "cus_b", "case_a", survivor.active_case_at)
+        identity.absorb(stale, "cus_b", survivor.active)
+    identity.absorb(survivor, "cus_b", survivor.active)
 
     identity.put_merge_log("mrg_1", "cus_a", {"state": "applying"}, "2026-11-02T09:00:00.000000Z")
     with pytest.raises(ConditionFailed):
         identity.put_merge_log("mrg_1", "cus_a", {"state": "applying"}, "2026-11-02T09:00:00.000000Z")
     identity.set_merge_state("mrg_1", "applied", "applying", {})
+    identity.set_merge_state("mrg_1", "applied", "applying", {})  # repeating a step is no error: it is done
     with pytest.raises(ConditionFailed):
-        identity.set_merge_state("mrg_1", "applied", "applying", {})
+        identity.set_merge_state("mrg_1", "undone", "undoing", {})
     log = identity.merge_log("mrg_1")
     assert log is not None and log["state"] == "applied"
 

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamo import keys
 from shared.adapters.dynamo.contacts import DynamoStore
 from shared.adapters.dynamo.cursors import decode_cursor, encode_cursor
-from shared.adapters.dynamo.items import case_from_item, customer_from_item
+from shared.adapters.dynamo.items import case_from_item, customer_from_item, links_from_item
 from shared.adapters.dynamo.table import CASE_INDEX, CUSTOMER_INDEX, INDEXES
 from shared.adapters.dynamo.table_client import Item, dump, is_condition_failure, load
 from shared.model import thread_keys
@@ -32,6 +32,7 @@ from shared.model.records import (
     CaseStatus,
     CustomerState,
     ErasureResult,
+    LinkWrites,
     TimelineFilter,
 )
 from shared.model.times import sortable_time
@@ -223,11 +224,15 @@ class AdminStore(DynamoStore):
     def erase_customer(self, customer_id: str, at: datetime) -> ErasureResult:
         """Delete everything of the customer, leaving only the `CUS#<id>/ERASED` tombstone (ids only).
 
-        The tombstone is written first: reads answer 410 from then on, the stream turns
-        it into `customer.erased` once, and a retry after a crash sweeps again.
+        Resumable: the tombstone is written first (reads answer 410 from then on, the
+        stream turns it into `customer.erased` once), then the hashed markers of the
+        customer's messages, then what is found through the contacts and cases, and the
+        contacts, cases and identifiers themselves last: a sweep cut short leaves them
+        to be found again, so repeating the request finishes it.
         """
         erased_at = self._write_tombstone(customer_id, at)
-        doomed: dict[tuple[str, str], keys.Key] = {}
+        found: dict[tuple[str, str], keys.Key] = {}  # deleted first: reachable only through what is below
+        primary: dict[tuple[str, str], keys.Key] = {}  # deleted last: how a repeated sweep finds the rest
         own: list[Item] = list(self._partition(CUSTOMER_INDEX, keys.customer_partition(customer_id)))
         case_ids = [item["case_id"] for item in own if item.get("type") == "case"]
         contacts = [item for item in own if item.get("type") == "contact"]
@@ -240,27 +245,36 @@ class AdminStore(DynamoStore):
             ]
             case = self.get_case(case_id)
             if case:
-                _add(doomed, keys.thread(thread_keys.case_reference(case.reference)))
+                _add(found, keys.thread(thread_keys.case_reference(case.reference)))
         for item in own:
-            _add(doomed, {"PK": item["PK"], "SK": item["SK"]})
+            _add(primary, {"PK": item["PK"], "SK": item["SK"]})
             if item["PK"].startswith("IDN#"):
-                _add(doomed, {"PK": item["PK"], "SK": "LAST"})
+                _add(found, {"PK": item["PK"], "SK": "LAST"})
+        gone: dict[tuple[str, str], Item] = {}
         for item in contacts:
             contact = Contact.model_validate_json(item["contact"])
-            _add(doomed, keys.contact(contact.contact_id))
-            _add(doomed, keys.message(contact.provider.value, contact.provider_message_id))
-            for thread_key in thread_keys.owned(contact):
-                _add(doomed, keys.thread(thread_key))
-            for identifier in contact.customer_party.identifiers:
+            marker = keys.erased_message(contact.provider.value, contact.provider_message_id)
+            gone[_pair(marker)] = {**marker, "type": "erased_message", "erased_at": sortable_time(erased_at)}
+            _add(primary, keys.contact(contact.contact_id))
+            _add(found, keys.message(contact.provider.value, contact.provider_message_id))
+            links = links_from_item(item) or LinkWrites()
+            for thread_key in (*thread_keys.owned(contact), *links.thread_keys):
+                _add(found, keys.thread(thread_key))
+            for identifier in (*contact.customer_party.identifiers, *links.hint_identifiers):
                 # A hint is only a guess: deleting another owner's costs it one round trip, no more.
-                _add(doomed, keys.identifier_hint(identifier))
-            for claim_key in _suggestion_keys(contact):
-                _add(doomed, keys.suggestion(contact.contact_id, claim_key))
+                _add(found, keys.identifier_hint(identifier))
+            for suggestion in links.suggested:
+                _add(found, keys.suggestion(contact.contact_id, suggestion.item_key))
         for item in self._partition(None, keys.customer_partition(customer_id)):
             if item["SK"] != keys.erasure(customer_id)["SK"]:
-                _add(doomed, {"PK": item["PK"], "SK": item["SK"]})  # the profile and any merge log
-        self._batch_delete(list(doomed.values()))
-        return ErasureResult(erased_at=erased_at, deleted_items=len(doomed))
+                _add(primary, {"PK": item["PK"], "SK": item["SK"]})  # the profile and any merge log
+        # Hashed markers first: from then on a redelivery of any of these messages is recognised and
+        # skipped (docs/api.md, erasure), even if this sweep stops half way and is run again.
+        self._batch_put(list(gone.values()))
+        doomed = [key for pair, key in found.items() if pair not in primary]
+        self._batch_delete(doomed)
+        self._batch_delete(list(primary.values()))
+        return ErasureResult(erased_at=erased_at, deleted_items=len(doomed) + len(primary))
 
     def _write_tombstone(self, customer_id: str, at: datetime) -> datetime:
         item = {**keys.erasure(customer_id), "type": "erasure", "erased_at": sortable_time(at)}
@@ -285,14 +299,6 @@ def _pair(key: keys.Key) -> tuple[str, str]:
 
 def _add(doomed: dict[tuple[str, str], keys.Key], key: keys.Key) -> None:
     doomed[_pair(key)] = key
-
-
-def _suggestion_keys(contact: Contact) -> set[str]:
-    """The claim keys `shared.linking.suggestions` may have written a suggestion under for this contact."""
-    claimed = (claim.identifier for claim in contact.claims)
-    return {identifier.key for identifier in claimed if identifier} | {
-        identifier.key for identifier in contact.customer_party.identifiers
-    }
 
 
 def _position(item: Item) -> str:

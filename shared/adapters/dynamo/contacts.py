@@ -23,13 +23,14 @@ from shared.adapters.dynamo.items import (
     hint_from_item,
     identifier_item,
     identity_from_item,
+    links_from_item,
     suggestion_item,
     thread_hit_from_item,
     versioned_from_item,
 )
 from shared.adapters.dynamo.table import CASE_INDEX, CUSTOMER_INDEX
 from shared.adapters.dynamo.table_client import Item, TableClient, dump, is_condition_failure, load
-from shared.model import thread_keys
+from shared.model import minted, thread_keys
 from shared.model.contact import Contact, Identifier
 from shared.model.records import (
     ActiveCase,
@@ -49,29 +50,42 @@ class DynamoStore(TableClient):
     # --- hot path -------------------------------------------------------------------------
 
     def lookup(self, contact: Contact, identifiers: Sequence[Identifier], thread_keys: Sequence[str]) -> Lookup:
+        """One BatchGetItem: everything the hot path decides on, and what tells a redelivery apart.
+
+        Besides the identifiers, their hints and the quoted keys, it reads the
+        contact's own item (a redelivery after a crash finds it), the case the
+        contact would open (so a repair never overwrites a case an agent closed
+        since) and the hashed marker an erasure leaves.
+        """
         marker = keys.message(contact.provider.value, contact.provider_message_id)
-        wanted = [marker]
+        stored = keys.contact(contact.contact_id)
+        candidate_case = keys.case(minted.case_id(contact.contact_id))
+        erased = keys.erased_message(contact.provider.value, contact.provider_message_id)
+        wanted = [marker, stored, candidate_case, erased]
         for identifier in identifiers:
             wanted += [keys.identifier(identifier), keys.identifier_hint(identifier)]
         wanted += [keys.thread(thread_key) for thread_key in thread_keys]
-        stored = keys.contact(contact.contact_id)
-        if contact.revision is not None:
-            # Where every report of an object mints the same contact id (Connect's come
-            # from ContactId and InitiationTimestamp), this saves the merge a GetItem.
-            wanted.append(stored)
         found = self._batch_get(wanted)
 
         def get(key: keys.Key) -> Item | None:
             return found.get((key["PK"], key["SK"]))
 
-        owners, hints, threads = {}, {}, {}
+        owners: dict[str, str] = {}
+        own_claims: dict[str, str] = {}
+        merged_by: dict[str, str] = {}
+        hints, threads = {}, {}
         for identifier in identifiers:
+            # An identifier this very contact claimed on an earlier, unfinished delivery is not yet known to it.
             if owner := get(keys.identifier(identifier)):
-                owners[identifier.key] = str(owner["customer_id"])
+                mine = owner.get("claimed_by") == contact.contact_id
+                (own_claims if mine else owners)[identifier.key] = str(owner["customer_id"])
+                if owner.get("merged_by"):
+                    merged_by[identifier.key] = str(owner["merged_by"])
             if (hint_item := get(keys.identifier_hint(identifier))) and (hint := hint_from_item(hint_item)):
                 hints[identifier.key] = hint
         for thread_key in thread_keys:
-            if thread := get(keys.thread(thread_key)):
+            # A key this very contact wrote on an earlier, unfinished delivery names nothing to it yet.
+            if (thread := get(keys.thread(thread_key))) and thread.get("by") != contact.contact_id:
                 threads[thread_key] = thread_hit_from_item(thread_key, thread)
         marker_item, stored_item = get(marker), get(stored)
         return Lookup(
@@ -80,6 +94,11 @@ class DynamoStore(TableClient):
             hints=hints,
             threads=threads,
             stored=versioned_from_item(stored_item) if stored_item else None,
+            stored_links=links_from_item(stored_item) if stored_item else None,
+            candidate_case_exists=get(candidate_case) is not None,
+            erased=get(erased) is not None,
+            own_claims=own_claims,
+            merged_by=merged_by,
         )
 
     def claim_message(self, contact: Contact) -> str:
@@ -128,12 +147,12 @@ class DynamoStore(TableClient):
             return versioned_from_item(load(error.response["Item"]))  # type: ignore[typeddict-item]
         return None
 
-    def claim_identifier(self, identifier: Identifier, customer_id: str, at: datetime) -> str:
+    def claim_identifier(self, identifier: Identifier, customer_id: str, by: Contact) -> str:
         """Attach an unowned identifier; returns its owner, which may be a faster racer."""
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=dump(identifier_item(identifier, customer_id, at)),
+                Item=dump(identifier_item(identifier, customer_id, by.occurred_at, claimed_by=by.contact_id)),
                 ConditionExpression="attribute_not_exists(PK) OR customer_id = :customer",
                 ExpressionAttributeValues={":customer": {"S": customer_id}},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -143,6 +162,26 @@ class DynamoStore(TableClient):
                 raise
             return str(load(error.response["Item"])["customer_id"])  # type: ignore[typeddict-item]
         return customer_id
+
+    def hand_over_identifier(self, identifier: Identifier, from_customer: str, to_customer: str) -> None:
+        """A claim made for a customer that lost its creation race moves to the winner (only if still ours)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=dump(keys.identifier(identifier)),
+                UpdateExpression="SET customer_id = :to, GSI1PK = :partition",
+                ConditionExpression="customer_id IN (:from, :to)",
+                ExpressionAttributeValues=dump(
+                    {":from": from_customer, ":to": to_customer, ":partition": keys.customer_partition(to_customer)}
+                ),
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    def active_case(self, customer_id: str) -> ActiveCase:
+        """The profile's active case, read consistently (for contacts that may not open one)."""
+        return active_case_of(self._get(keys.profile(customer_id)))
 
     def count_identifiers(self, customer_id: str, kind: str, *, up_to: int) -> int:
         """How many identifiers of `kind` the customer owns, counting no further than `up_to`."""
@@ -221,44 +260,63 @@ class DynamoStore(TableClient):
         )
 
     def save(self, contact: Contact, writes: LinkWrites) -> None:
-        """The last round trip: the contact, its marker, its thread keys and any case it opened."""
-        marker = {**keys.message(contact.provider.value, contact.provider_message_id), "contact_id": contact.contact_id}
-        self._batch_put([contact_item(contact), marker, *self._link_items(contact, writes)])
+        """The last round trip: the contact (with its links), its marker, and everything it links, in one batch."""
+        self._batch_put([contact_item(contact, writes), self._marker(contact), *self._link_items(contact, writes)])
 
-    def save_links(self, contact: Contact, writes: LinkWrites) -> None:
-        """What `save` writes besides the contact and its marker, for a contact written by `put_versioned`."""
-        items = self._link_items(contact, writes)
+    def repair(self, contact: Contact, writes: LinkWrites, case_stored: bool) -> None:
+        """A redelivery of a stored contact: its batch again, but never over a case record that exists."""
+        items = self._link_items(contact, writes, with_case=not case_stored)
+        self._batch_put([contact_item(contact, writes), self._marker(contact), *items])
+
+    def save_links(self, contact: Contact, writes: LinkWrites, case_stored: bool | None) -> None:
+        """A call's links, written before the version that names them (see the port for the case record)."""
+        items = self._link_items(contact, writes, with_case=case_stored is False)
         if items:
             self._batch_put(items)
+        if writes.opened_case and case_stored is None:
+            self._put_if_absent(case_item(writes.opened_case))
 
     @staticmethod
-    def _link_items(contact: Contact, writes: LinkWrites) -> list[Item]:
+    def _marker(contact: Contact) -> Item:
+        return {**keys.message(contact.provider.value, contact.provider_message_id), "contact_id": contact.contact_id}
+
+    @staticmethod
+    def _link_items(contact: Contact, writes: LinkWrites, *, with_case: bool = True) -> list[Item]:
         items: list[Item] = [suggestion_item(suggestion) for suggestion in writes.suggested]
+        owner = writes.case_owner
         if contact.case_id:
             items += [
-                {**keys.thread(key), "case_id": contact.case_id, "customer_id": contact.customer_id}
+                {**keys.thread(key), "case_id": contact.case_id, "customer_id": owner, "by": contact.contact_id}
                 for key in writes.thread_keys
             ]
         opened = writes.opened_case
         if opened:
-            items.append(case_item(opened))
+            if with_case:
+                items.append(case_item(opened))
+            reference = keys.thread(thread_keys.case_reference(opened.reference))
             items.append(
-                {
-                    **keys.thread(thread_keys.case_reference(opened.reference)),
-                    "case_id": opened.case_id,
-                    "customer_id": opened.customer_id,
-                }
+                {**reference, "case_id": opened.case_id, "customer_id": opened.customer_id, "by": contact.contact_id}
             )
-        if writes.hint_identifier and contact.customer_id and contact.case_id:
-            items.append(
+        if contact.customer_id and contact.case_id:
+            items += [
                 {
-                    **keys.identifier_hint(writes.hint_identifier),
+                    **keys.identifier_hint(identifier),
                     "customer_id": contact.customer_id,
                     "case_id": contact.case_id,
                     "at": sortable_time(contact.occurred_at),
                 }
-            )
+                for identifier in writes.hint_identifiers
+            ]
         return items
+
+    def _put_if_absent(self, item: Item) -> None:
+        try:
+            self._client.put_item(
+                TableName=self._table, Item=dump(item), ConditionExpression="attribute_not_exists(PK)"
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
 
     # --- reads for the API ----------------------------------------------------------------
 

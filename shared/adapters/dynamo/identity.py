@@ -105,45 +105,52 @@ class DynamoIdentityStore(TableClient):
         self._update(
             keys.profile(merged),
             "SET #status = :merged, merged_into = :survivor, merge_id = :merge",
-            "attribute_exists(PK) AND attribute_not_exists(merged_into)",
+            "attribute_exists(PK) AND (attribute_not_exists(merged_into) OR merge_id = :merge)",
             {":merged": "merged", ":survivor": survivor, ":merge": merge_id},
             names={"#status": "status"},
         )
 
-    def absorb(self, survivor: Profile, merged: str, active_case_id: str | None, active_case_at: str | None) -> None:
-        """Set the survivor's active case, only if nothing moved it since `survivor` was read."""
+    def absorb(self, survivor: Profile, merged: str, active: tuple[str, str] | None) -> None:
+        """Add `merged` to the survivor and set its active case, only if nothing moved it since it was read."""
         values: dict[str, Any] = {":merged": {merged}}
-        if survivor.active_case_at is None:
-            condition = "attribute_not_exists(active_case_at) AND attribute_not_exists(merged_into)"
+        if survivor.active is None:
+            condition = "attribute_not_exists(active_case_id) AND attribute_not_exists(merged_into)"
         else:
-            condition = "active_case_at = :seen AND attribute_not_exists(merged_into)"
-            values[":seen"] = survivor.active_case_at
+            condition = "active_case_id = :seen_case AND active_case_at = :seen AND attribute_not_exists(merged_into)"
+            values |= {":seen_case": survivor.active[0], ":seen": survivor.active[1]}
         update = "ADD absorbed :merged"
-        if active_case_id and active_case_at:
+        if active is not None:
             update = "SET active_case_id = :case, active_case_at = :at " + update
-            values |= {":case": active_case_id, ":at": active_case_at}
+            values |= {":case": active[0], ":at": active[1]}
         self._update(keys.profile(survivor.customer_id), update, condition, values)
 
     def restore_profile(self, merged: Profile, merge_id: str) -> None:
         """Undo `mark_merged`: the profile as the merge log recorded it."""
         values: dict[str, Any] = {":merge": merge_id, ":status": merged.status}
         update = "SET #status = :status REMOVE merged_into, merge_id"
-        if merged.active_case_id and merged.active_case_at:
+        if merged.active is not None:
             update = "SET #status = :status, active_case_id = :case, active_case_at = :at REMOVE merged_into, merge_id"
-            values |= {":case": merged.active_case_id, ":at": merged.active_case_at}
+            values |= {":case": merged.active[0], ":at": merged.active[1]}
         self._update(keys.profile(merged.customer_id), update, "merge_id = :merge", values, names={"#status": "status"})
 
-    def release(self, survivor: str, merged: str, active: tuple[str, str] | None, set_by_merge: str | None) -> None:
-        """Undo `absorb`; the active case goes back only if no contact moved it since the merge."""
+    def release(
+        self, survivor: str, merged: str, restore_to: tuple[str, str] | None, set_by_merge: tuple[str, str] | None
+    ) -> None:
+        """Undo `absorb`; the active case goes back only if no contact moved it since the merge set it."""
         self._update(keys.profile(survivor), "DELETE absorbed :merged", "attribute_exists(PK)", {":merged": {merged}})
-        if active and set_by_merge:
+        if restore_to and set_by_merge and restore_to != set_by_merge:
             # If the survivor wrote since, its newer activity stands.
             with contextlib.suppress(ConditionFailed):
                 self._update(
                     keys.profile(survivor),
                     "SET active_case_id = :case, active_case_at = :at",
-                    "active_case_at = :merge_at",
-                    {":case": active[0], ":at": active[1], ":merge_at": set_by_merge},
+                    "active_case_id = :merge_case AND active_case_at = :merge_at",
+                    {
+                        ":case": restore_to[0],
+                        ":at": restore_to[1],
+                        ":merge_case": set_by_merge[0],
+                        ":merge_at": set_by_merge[1],
+                    },
                 )
 
     # --- cases ----------------------------------------------------------------------------
@@ -177,9 +184,11 @@ class DynamoIdentityStore(TableClient):
             raise ConditionFailed("merge log exists") from error
 
     def set_merge_state(self, merge_id: str, state: str, expected: str, extra: Mapping[str, Any]) -> None:
+        # Already in `state` counts as done: an SDK retry of this very write must not fail the step.
         update = "SET #state = :state" + "".join(f", {name} = :{name}" for name in extra)
         values = {":state": state, ":expected": expected, **{f":{name}": value for name, value in extra.items()}}
-        self._update(keys.merge_log(merge_id), update, "#state = :expected", values, names={"#state": "state"})
+        condition = "#state IN (:expected, :state)"
+        self._update(keys.merge_log(merge_id), update, condition, values, names={"#state": "state"})
 
     # --- mechanics ------------------------------------------------------------------------
 

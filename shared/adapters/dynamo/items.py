@@ -13,6 +13,7 @@ from shared.model.records import (
     CaseRecord,
     CustomerRecord,
     IdentityRecord,
+    LinkWrites,
     Suggestion,
     ThreadHit,
     VersionedContact,
@@ -31,9 +32,14 @@ def active_case_of(item: Item | None) -> ActiveCase:
     )
 
 
-def identifier_item(identifier: Identifier, customer_id: str, at: datetime) -> Item:
-    """The `IDN#` item that says who owns an identifier, and lists it under its customer (GSI1)."""
+def identifier_item(identifier: Identifier, customer_id: str, at: datetime, claimed_by: str | None = None) -> Item:
+    """The `IDN#` item that says who owns an identifier, and lists it under its customer (GSI1).
+
+    `claimed_by` names the contact that attached it, so a redelivery of that contact
+    does not mistake its own earlier, unfinished claim for a customer it already had.
+    """
     return {
+        "claimed_by": claimed_by,
         **keys.identifier(identifier),
         "customer_id": customer_id,
         "kind": identifier.kind.value,
@@ -45,11 +51,13 @@ def identifier_item(identifier: Identifier, customer_id: str, at: datetime) -> I
     }
 
 
-def contact_item(contact: Contact) -> Item:
+def contact_item(contact: Contact, links: LinkWrites | None = None) -> Item:
+    """The contact, and what it linked (`links`): a redelivery rewrites exactly that after a crash."""
     item: Item = {
         **keys.contact(contact.contact_id),
         "type": "contact",
         "contact": contact.model_dump_json(exclude_none=True),
+        "links": links.model_dump_json(exclude_defaults=True) if links is not None else None,
         "customer_id": contact.customer_id,
         "case_id": contact.case_id,
         "channel": contact.channel.value,
@@ -64,9 +72,14 @@ def contact_item(contact: Contact) -> Item:
     return item
 
 
+def links_from_item(item: Item) -> LinkWrites | None:
+    links = item.get("links")
+    return LinkWrites.model_validate_json(links) if links else None
+
+
 def suggestion_item(suggestion: Suggestion) -> Item:
     return {
-        **keys.suggestion(suggestion.contact_id, suggestion.claim_key),
+        **keys.suggestion(suggestion.contact_id, suggestion.item_key),
         "type": "suggestion",
         "contact_id": suggestion.contact_id,
         "customer_id": suggestion.customer_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from shared.model.contact import Identifier
@@ -33,6 +34,12 @@ def contact(contact_id: str) -> Key:
 
 def message(provider: str, provider_message_id: str) -> Key:
     return {"PK": f"MSG#{provider}#{provider_message_id}", "SK": "MSG"}
+
+
+def erased_message(provider: str, provider_message_id: str) -> Key:
+    """What erasure keeps of a message: a hash of its provider id, so a redelivery is recognised, never read."""
+    digest = hashlib.sha256(f"{provider}\x1f{provider_message_id}".encode()).hexdigest()
+    return {"PK": f"GONE#{digest}", "SK": "GONE"}
 
 
 def case(case_id: str) -> Key:

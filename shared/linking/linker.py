@@ -1,0 +1,186 @@
+"""Resolve a contact's customer and choose its case, through the store port: the I/O half of rules 2 and 5.
+
+`ContactLinker.link` makes the round trips between the first look-up and the
+last write (claiming identifiers, moving the customer's active case) and asks
+`shared.linking.rules` and `shared.linking.decision` what each answer means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from shared.config import Settings
+from shared.linking import decision, rules
+from shared.linking.decision import CaseChoice
+from shared.linking.ports import ContactStore
+from shared.linking.rules import CaseStepKind, CustomerResolution
+from shared.model import minted
+from shared.model.contact import Contact, Identifier, LinkRule
+from shared.model.records import NO_ACTIVE_CASE, ActiveCase, LinkWrites, Lookup, Suggestion
+
+MAX_CASE_ATTEMPTS = 4
+MAX_MERGE_REDIRECTS = 2  # a profile merged into one merged in turn
+
+
+class CaseContention(RuntimeError):
+    """The customer's active case kept changing under us; SQS redelivers and we try again."""
+
+
+@dataclass(frozen=True)
+class Looked:
+    """What the first round trip looked up, for which identifiers and keys."""
+
+    usable: tuple[Identifier, ...]
+    thread_keys: tuple[str, ...]
+    reference_keys: tuple[str, ...]
+    found: Lookup
+    claimed: tuple[Identifier, ...] = ()
+
+
+@dataclass(frozen=True)
+class Linked:
+    contact: Contact
+    resolution: CustomerResolution
+    choice: CaseChoice
+    writes: LinkWrites
+
+    @property
+    def suggested(self) -> tuple[Suggestion, ...]:
+        return self.writes.suggested
+
+
+class ContactLinker:
+    def __init__(self, store: ContactStore, settings: Settings) -> None:
+        self._store = store
+        self._settings = settings
+
+    def link(self, contact: Contact, looked: Looked) -> Linked:
+        usable, found = looked.usable, looked.found
+        owners = found.owners_of(usable)
+        resolution = rules.resolve_customer(contact, usable, owners)
+        if resolution.customer_id:
+            resolution = self._attach_identifiers(contact, resolution, usable, found)
+
+        thread_hit = rules.first_thread_hit(looked.thread_keys, found.thread_hits(looked.thread_keys))
+        reference_hit = rules.first_thread_hit(looked.reference_keys, found.thread_hits(looked.reference_keys))
+        customer = resolution.customer_id
+        foreign = None
+        if customer is None:
+            choice = decision.without_customer(contact, resolution, thread_hit or reference_hit)
+        elif match := decision.by_keys(contact, resolution, thread_hit, reference_hit):
+            choice, foreign = match.choice, match.foreign
+            assert choice.case_id is not None
+            if match.follows:
+                self._store.follow_thread(customer, choice.case_id, contact.occurred_at)
+            elif match.needs_profile:
+                self._store.ensure_profile(customer, contact.occurred_at)
+        else:
+            guess = NO_ACTIVE_CASE if resolution.created else found.hint(usable, customer)
+            choice = self._settle_case(contact, customer, guess)
+            if choice.survivor_id:
+                customer = choice.survivor_id
+                resolution = CustomerResolution(customer, False, resolution.evidence + ", merged into survivor")
+            elif resolution.created and choice.case_id is None:
+                # A new customer whose first contact opens no case (an auto-reply, our outbound) still gets
+                # a profile: no identifier may name a customer that does not exist.
+                self._store.ensure_profile(customer, contact.occurred_at)
+
+        linked = decision.linked(contact, customer, resolution, choice)
+        found_suggestions = decision.suggested(linked, found.owners_of(looked.claimed), foreign)
+        writes = decision.writes(linked, choice, decision.hint_identifiers(usable, choice), found_suggestions)
+        return Linked(linked, resolution, choice, writes)
+
+    def _attach_identifiers(
+        self,
+        contact: Contact,
+        resolution: CustomerResolution,
+        usable: tuple[Identifier, ...],
+        found: Lookup,
+    ) -> CustomerResolution:
+        """Claim the sender's unowned identifiers, race-safely for every one of them.
+
+        Claims go in one canonical order (`decision.claim_order`), so two first
+        contacts of one person racing on different channels contend on the same
+        item first. A new customer that loses any claim to a racer joins the
+        racer's customer and hands over what it already claimed. Per-kind limits:
+        a new customer holds only what this contact names (counted here, no I/O);
+        a known customer gaining an identifier costs one COUNT query, so the common
+        case (everything known) keeps its round trips.
+        """
+        assert resolution.customer_id is not None
+        customer = resolution.customer_id
+        owners = found.owners
+        attached: dict[str, int] = {}
+        claimed: list[Identifier] = []
+        earlier_claims = found.own_claims
+        for identifier in decision.claim_order(i for i in usable if i.assurance.finds_customer):
+            if identifier.key in owners:
+                continue
+            if earlier_claims.get(identifier.key, customer) != customer:
+                # Claimed on an earlier, unfinished delivery for a customer this contact does not end up with.
+                self._store.hand_over_identifier(identifier, earlier_claims[identifier.key], customer)
+                continue
+            if not self._within_limit(resolution, identifier, attached):
+                over = f", {identifier.kind.value} over the identifier limit, not attached"
+                resolution = replace(resolution, evidence=resolution.evidence + over, over_limit=True)
+                continue
+            attached[identifier.kind.value] = attached.get(identifier.kind.value, 0) + 1
+            owner = self._store.claim_identifier(identifier, customer, contact)
+            if owner == customer:
+                claimed.append(identifier)
+            elif resolution.created:
+                # Another processor created this person first: join its customer, hand over our claims.
+                for mine in claimed:
+                    self._store.hand_over_identifier(mine, customer, owner)
+                customer = owner
+                resolution = replace(
+                    resolution, customer_id=owner, created=False, evidence=resolution.evidence + ", raced"
+                )
+        return resolution
+
+    def _within_limit(self, resolution: CustomerResolution, identifier: Identifier, attached: dict[str, int]) -> bool:
+        limit = self._settings.identifier_limits.get(identifier.kind.value)
+        if limit is None:
+            return True
+        held = attached.get(identifier.kind.value, 0)
+        if not resolution.created:
+            assert resolution.customer_id is not None
+            held += self._store.count_identifiers(resolution.customer_id, identifier.kind.value, up_to=limit)
+        return held < limit
+
+    def _settle_case(self, contact: Contact, customer_id: str, guess: ActiveCase) -> CaseChoice:
+        """Rule 5's last two matches: continue the open case in the window, or open one, on the profile's say.
+
+        The guess (an identifier's hint) only picks which conditional update to try
+        first; the profile's condition decides. A contact that may not open a case
+        (outbound, automated) reads the profile when the guess names no case, so it
+        finds the customer's active case whichever identifier opened it.
+        """
+        window = self._settings.reopen_window
+        at = contact.occurred_at
+        candidate = minted.case_id(contact.contact_id)
+        active, resolved, profile_read = guess, customer_id, False
+        for _ in range(MAX_CASE_ATTEMPTS + MAX_MERGE_REDIRECTS):
+            survivor = resolved if resolved != customer_id else None
+            if active.case_id is None and not profile_read and not rules.may_open_case(contact):
+                active, profile_read = self._store.active_case(resolved), True
+            step = rules.plan_case_step(active, at, window)
+            if step.kind is CaseStepKind.JOIN:
+                assert step.case_id is not None
+                return decision.joined(step.case_id, candidate, "open case in reopen window", survivor)
+            if step.kind is CaseStepKind.CONTINUE:
+                assert step.case_id is not None
+                current = self._store.continue_case(resolved, step.case_id, at, at - window)
+                if current is None:
+                    return decision.joined(step.case_id, candidate, "open case in reopen window", survivor)
+            elif not rules.may_open_case(contact):
+                return CaseChoice(None, LinkRule.NO_CASE, "automated or outbound, no open case", survivor_id=survivor)
+            else:
+                current = self._store.open_case(resolved, candidate, at, at - window)
+                if current is None:
+                    return decision.joined(candidate, candidate, "no open case in reopen window", survivor)
+            if current.merged_into:
+                # A merge pointed this profile at its survivor: follow it, the survivor's case decides.
+                resolved, current, profile_read = current.merged_into, NO_ACTIVE_CASE, False
+            active = current
+        raise CaseContention(customer_id)

@@ -1,0 +1,1 @@
+"""Fault injection over a scripted workload: every crash point, then a redelivery (docs/data-model.md)."""
