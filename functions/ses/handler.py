@@ -7,13 +7,12 @@ and counted, because an error would only make SNS deliver it again and again.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.adapters.s3 import Mailbox
 from shared.channels import ses
 from shared.channels.email.limits import EmailTooLarge
 from shared.channels.email.mime import parse_message
@@ -30,6 +29,9 @@ from shared.ingest.email import (
 from shared.model.failures import ObjectTooLarge
 from shared.observability import logger, metrics, tracer
 from shared.wiring import get_ingest_queue, get_mailbox, get_sns_endpoint
+
+if TYPE_CHECKING:
+    from shared.adapters.s3 import Mailbox  # loads boto3; the first request's get_mailbox() does that
 
 app = webhook_app(get_ingest_queue)
 
