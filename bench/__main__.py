@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from moto import mock_aws
 
 from bench import report
+from bench.bytecode import measure_bytecode
 from bench.imports import function_targets, measure_imports
 from bench.latency import compare_sizes
 from bench.roundtrips import measure_round_trips
@@ -83,6 +84,8 @@ def main(argv: list[str] | None = None) -> None:
     targets = function_targets()
     progress(f"import times of {len(targets)} function modules, {sizes.import_repeats} fresh interpreters each ...")
     print(report.imports_section(measure_imports(targets, sizes.import_repeats), sizes.import_repeats), end="\n\n")
+    progress("the same imports with and without bytecode ...")
+    print(report.bytecode_section(measure_bytecode(sizes.import_repeats), sizes.import_repeats), end="\n\n")
     if run.imports_only:
         return
 

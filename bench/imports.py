@@ -13,6 +13,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ LAMBDA_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
 }
+BYTECODE_VARIABLES = ("PYTHONPYCACHEPREFIX", "PYTHONDONTWRITEBYTECODE")
 # Nothing beyond what the interpreter has already loaded at start, so the probe adds no import of its own.
 PROBE = """
 import sys, time
@@ -71,15 +73,22 @@ def function_targets() -> dict[str, float]:
 
 
 @dataclass(frozen=True)
-class _ProbeResult:
+class ProbeResult:
     seconds: float
     process_seconds: float
     modules: int
     boto3: bool
 
 
-def _probe(module: str) -> tuple[_ProbeResult | None, str | None]:
-    environment = {**os.environ, **LAMBDA_ENVIRONMENT}
+def probe(module: str, bytecode: Mapping[str, str]) -> tuple[ProbeResult | None, str | None]:
+    """One fresh interpreter importing `module`: its figures, or None and the error's last line.
+
+    `bytecode` says where its bytecode cache is (PYTHONPYCACHEPREFIX) and whether it may write
+    there: the caller's own PYTHONDONTWRITEBYTECODE would otherwise decide which modules are
+    measured compiled and which from source.
+    """
+    inherited = {name: value for name, value in os.environ.items() if name not in BYTECODE_VARIABLES}
+    environment = {**inherited, **LAMBDA_ENVIRONMENT, **bytecode}
     started = time.perf_counter()
     completed = subprocess.run(  # noqa: S603 -- our own interpreter and probe, a module name from the topology
         [sys.executable, "-c", PROBE, module],
@@ -95,19 +104,25 @@ def _probe(module: str) -> tuple[_ProbeResult | None, str | None]:
         last_line = (completed.stderr.strip().splitlines() or ["exited with an error"])[-1]
         return None, last_line[:200]
     seconds, modules, boto3 = completed.stdout.split()
-    return _ProbeResult(float(seconds), process_seconds, int(modules), boto3 == "True"), None
+    return ProbeResult(float(seconds), process_seconds, int(modules), boto3 == "True"), None
 
 
 def measure_imports(targets: Mapping[str, float | None], repeats: int) -> list[ImportTiming]:
-    """The baseline first, then each module (with its target, if any); one unrecorded round first
-    writes the bytecode caches."""
+    """The baseline first, then each module (with its target, if any). Every module is measured
+    compiled, as the bundle ships it: one unrecorded round first writes a bytecode cache of its own."""
     timings = [ImportTiming(BASELINE), *(ImportTiming(module, target) for module, target in targets.items())]
+    with tempfile.TemporaryDirectory(prefix="threadline-bytecode-") as cache:
+        _rounds(timings, repeats, {"PYTHONPYCACHEPREFIX": cache})
+    return timings
+
+
+def _rounds(timings: list[ImportTiming], repeats: int, bytecode: Mapping[str, str]) -> None:
     for round_number in range(repeats + 1):
         shift = round_number % len(timings)
         for timing in timings[shift:] + timings[:shift]:
             if timing.error:
                 continue
-            result, error = _probe(timing.module)
+            result, error = probe(timing.module, bytecode)
             if result is None:
                 timing.error = error
                 continue
@@ -117,4 +132,3 @@ def measure_imports(targets: Mapping[str, float | None], repeats: int) -> list[I
             timing.process_seconds.append(result.process_seconds)
             timing.modules_loaded = result.modules
             timing.loads_boto3 = result.boto3
-    return timings

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
+from bench.bytecode import BytecodeTiming
 from bench.imports import BASELINE, ImportTiming
 from bench.latency import Comparison
 from bench.roundtrips import RoundTrips
@@ -121,6 +122,29 @@ def _verdict(ratio: float | None, target: float | None) -> str:
     if ratio is None or target is None:
         return ""
     return f"<= {target}x " + ("ok" if ratio <= target else "OVER")
+
+
+def bytecode_section(timings: Sequence[BytecodeTiming], repeats: int) -> str:
+    rows = [
+        [timing.module, "failed", "", "", timing.error or "no sample"]
+        if timing.error or not timing.compiled or not timing.from_source
+        else [
+            timing.module,
+            f"{timing.compiled_ms:.0f} ms",
+            f"{timing.from_source_ms:.0f} ms",
+            f"{timing.from_source_ms - timing.compiled_ms:+.0f} ms",
+            "",
+        ]
+        for timing in timings
+    ]
+    headers = ["module", "with .pyc", "our code and the layer from source", "difference", "error"]
+    if all(not row[-1] for row in rows):
+        headers, rows = headers[:-1], [row[:-1] for row in rows]
+    title = (
+        f"Bytecode (whole process, median of {repeats}): every module compiled, as the bundle ships it, against\n"
+        "a read-only bundle without .pyc (only the standard library and the runtime's boto3 compiled)"
+    )
+    return title + "\n" + table(headers, rows, left=frozenset({0, 4}))
 
 
 def memory_section(before_mib: float, peak_mib: float) -> str:

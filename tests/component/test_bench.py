@@ -9,6 +9,7 @@ from moto import mock_aws
 
 from bench import report
 from bench.__main__ import FULL, QUICK, Run, parse_run
+from bench.bytecode import measure_bytecode
 from bench.imports import BASELINE, CHANNEL_FUNCTION_TARGET, OTHER_FUNCTION_TARGET, function_targets, measure_imports
 from bench.latency import compare_sizes, sample_plan
 from bench.roundtrips import measure_round_trips
@@ -79,6 +80,16 @@ def test_import_timing_measures_the_baseline_and_reports_a_module_that_fails() -
     eum_row = next(line for line in section.splitlines() if line.startswith("functions.eum.handler"))
     assert "x boto3 only" in section
     assert f"<= {CHANNEL_FUNCTION_TARGET}x" in eum_row
+
+
+def test_bytecode_timing_measures_each_module_compiled_and_from_source() -> None:
+    timings = measure_bytecode(1, modules=["functions.eum.handler"])
+
+    assert [timing.module for timing in timings] == [BASELINE, "functions.eum.handler"]
+    for timing in timings:
+        assert timing.error is None
+        assert len(timing.compiled) == len(timing.from_source) == 1
+    assert "from source" in report.bytecode_section(timings, 1)
 
 
 def test_import_timing_covers_every_function_of_the_topology_with_its_target() -> None:
