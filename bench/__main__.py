@@ -12,6 +12,7 @@ from moto import mock_aws
 
 from bench import report
 from bench.bytecode import measure_bytecode
+from bench.first_answer import measure_first_answers
 from bench.imports import function_targets, measure_imports
 from bench.latency import compare_sizes
 from bench.roundtrips import measure_round_trips
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     print(report.imports_section(measure_imports(targets, sizes.import_repeats), sizes.import_repeats), end="\n\n")
     progress("the same imports with and without bytecode ...")
     print(report.bytecode_section(measure_bytecode(sizes.import_repeats), sizes.import_repeats), end="\n\n")
+    progress("cold start to the first answer ...")
+    print(report.first_answer_section(measure_first_answers(sizes.import_repeats), sizes.import_repeats), end="\n\n")
     if run.imports_only:
         return
 

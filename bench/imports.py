@@ -80,15 +80,16 @@ class ProbeResult:
     boto3: bool
 
 
-def probe(module: str, bytecode: Mapping[str, str]) -> tuple[ProbeResult | None, str | None]:
-    """One fresh interpreter importing `module`: its figures, or None and the error's last line.
-
-    `bytecode` says where its bytecode cache is (PYTHONPYCACHEPREFIX) and whether it may write
-    there: the caller's own PYTHONDONTWRITEBYTECODE would otherwise decide which modules are
-    measured compiled and which from source.
-    """
+def probe_environment(overrides: Mapping[str, str]) -> dict[str, str]:
+    """The caller's environment less its bytecode settings (the bench decides those), with what the
+    stack sets and `overrides`: where the bytecode cache is and whether a probe may write to it."""
     inherited = {name: value for name, value in os.environ.items() if name not in BYTECODE_VARIABLES}
-    environment = {**inherited, **LAMBDA_ENVIRONMENT, **bytecode}
+    return {**inherited, **LAMBDA_ENVIRONMENT, **overrides}
+
+
+def probe(module: str, bytecode: Mapping[str, str]) -> tuple[ProbeResult | None, str | None]:
+    """One fresh interpreter importing `module`: its figures, or None and the error's last line."""
+    environment = probe_environment(bytecode)
     started = time.perf_counter()
     completed = subprocess.run(  # noqa: S603 -- our own interpreter and probe, a module name from the topology
         [sys.executable, "-c", PROBE, module],

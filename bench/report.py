@@ -6,6 +6,7 @@ import statistics
 from collections.abc import Sequence
 
 from bench.bytecode import BytecodeTiming
+from bench.first_answer import FirstAnswer
 from bench.imports import BASELINE, ImportTiming
 from bench.latency import Comparison
 from bench.roundtrips import RoundTrips
@@ -145,6 +146,35 @@ def bytecode_section(timings: Sequence[BytecodeTiming], repeats: int) -> str:
         "a read-only bundle without .pyc (only the standard library and the runtime's boto3 compiled)"
     )
     return title + "\n" + table(headers, rows, left=frozenset({0, 4}))
+
+
+def first_answer_section(answers: Sequence[FirstAnswer], repeats: int) -> str:
+    bare = answers[0] if answers and not answers[0].error and answers[0].import_seconds else None
+    rows = []
+    for answer in answers:
+        if answer.error or not answer.import_seconds:
+            rows.append([answer.request.name, answer.request.module, "failed", "", "", "", "", answer.error or ""])
+            continue
+        rows.append(
+            [
+                answer.request.name,
+                answer.request.module,
+                f"{answer.import_ms:.0f} ms",
+                f"{answer.invoke_ms:.0f} ms",
+                f"{answer.total_ms:.0f} ms",
+                "-" if bare is None or answer is bare else f"{answer.total_ms / bare.total_ms:.2f}x",
+                str(answer.status),
+                "",
+            ]
+        )
+    headers = ["request", "module", "import", "first invocation", "to the answer", "x bare", "status", "error"]
+    if all(not row[-1] for row in rows):
+        headers, rows = headers[:-1], [row[:-1] for row in rows]
+    title = (
+        f"Cold start to the first answer (fresh interpreter, median of {repeats}): the import, then one request;\n"
+        "the first invocation pays what the import left for later (boto3 and the queue's client)"
+    )
+    return title + "\n" + table(headers, rows, left=frozenset({0, 1, 7}))
 
 
 def memory_section(before_mib: float, peak_mib: float) -> str:

@@ -10,6 +10,7 @@ from moto import mock_aws
 from bench import report
 from bench.__main__ import FULL, QUICK, Run, parse_run
 from bench.bytecode import measure_bytecode
+from bench.first_answer import measure_first_answers
 from bench.imports import BASELINE, CHANNEL_FUNCTION_TARGET, OTHER_FUNCTION_TARGET, function_targets, measure_imports
 from bench.latency import compare_sizes, sample_plan
 from bench.roundtrips import measure_round_trips
@@ -90,6 +91,17 @@ def test_bytecode_timing_measures_each_module_compiled_and_from_source() -> None
         assert timing.error is None
         assert len(timing.compiled) == len(timing.from_source) == 1
     assert "from source" in report.bytecode_section(timings, 1)
+
+
+def test_first_answers_are_real_answers_beside_a_bare_handler() -> None:
+    answers = measure_first_answers(1)
+
+    assert answers[0].request.module == "bench.boto3_queue_handler"
+    for answer in answers:
+        assert answer.error is None, answer.request.name
+        assert answer.status == 200  # a signed SMS queued (the queue answered in-process), a CRC answered
+        assert len(answer.import_seconds) == len(answer.invoke_seconds) == 1
+    assert "x bare" in report.first_answer_section(answers, 1)
 
 
 def test_import_timing_covers_every_function_of_the_topology_with_its_target() -> None:
