@@ -94,6 +94,8 @@ class ThreadlineStack(Stack):
         }
         if settings.own_identifiers:
             environment["THREADLINE_OWN_IDENTIFIERS"] = ",".join(settings.own_identifiers)
+        if not settings.sdk_tracing:
+            environment["POWERTOOLS_TRACE_DISABLED"] = "true"
         resources = GrantableResources(
             table=self.table,
             ingest_queue=self.ingest.queue,
