@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from moto import mock_aws
 
 from bench import report
-from bench.imports import function_modules, measure_imports
+from bench.bytecode import measure_bytecode
+from bench.first_answer import measure_first_answers
+from bench.imports import function_targets, measure_imports
 from bench.latency import compare_sizes
 from bench.roundtrips import measure_round_trips
 
@@ -28,7 +30,14 @@ FULL = Sizes(small=1_000, large=20_000, samples=300, import_repeats=7)
 QUICK = Sizes(small=200, large=1_000, samples=60, import_repeats=2)
 
 
-def parse_sizes(argv: list[str] | None) -> tuple[Sizes, int]:
+@dataclass(frozen=True)
+class Run:
+    sizes: Sizes
+    seed: int
+    imports_only: bool = False
+
+
+def parse_run(argv: list[str] | None) -> Run:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="DynamoDB round trips, per-contact processor time by table size, cold import times.",
@@ -41,6 +50,7 @@ def parse_sizes(argv: list[str] | None) -> tuple[Sizes, int]:
         "--import-repeats", type=int, help=f"fresh interpreters per module (default {FULL.import_repeats})"
     )
     parser.add_argument("--seed", type=int, default=2026, help="seed of the synthetic traffic")
+    parser.add_argument("--imports-only", action="store_true", help="measure the cold imports only (about a minute)")
     args = parser.parse_args(argv)
     preset = QUICK if args.quick else FULL
     sizes = Sizes(
@@ -53,7 +63,7 @@ def parse_sizes(argv: list[str] | None) -> tuple[Sizes, int]:
         parser.error("--small must be positive and below --large")
     if sizes.samples < 20 or sizes.import_repeats < 1:
         parser.error("--samples must be at least 20 and --import-repeats at least 1")
-    return sizes, args.seed
+    return Run(sizes, args.seed, args.imports_only)
 
 
 def progress(message: str) -> None:
@@ -65,14 +75,22 @@ def peak_rss_mib() -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    sizes, seed = parse_sizes(argv)
+    run = parse_run(argv)
+    sizes, seed = run.sizes, run.seed
     started = time.perf_counter()
-    progress("round trips ...")
-    print(report.round_trips_section(measure_round_trips(seed)), end="\n\n", flush=True)
+    if not run.imports_only:
+        progress("round trips ...")
+        print(report.round_trips_section(measure_round_trips(seed)), end="\n\n", flush=True)
 
-    modules = function_modules()
-    progress(f"import times of {len(modules)} function modules, {sizes.import_repeats} fresh interpreters each ...")
-    print(report.imports_section(measure_imports(modules, sizes.import_repeats), sizes.import_repeats), end="\n\n")
+    targets = function_targets()
+    progress(f"import times of {len(targets)} function modules, {sizes.import_repeats} fresh interpreters each ...")
+    print(report.imports_section(measure_imports(targets, sizes.import_repeats), sizes.import_repeats), end="\n\n")
+    progress("the same imports with and without bytecode ...")
+    print(report.bytecode_section(measure_bytecode(sizes.import_repeats), sizes.import_repeats), end="\n\n")
+    progress("cold start to the first answer ...")
+    print(report.first_answer_section(measure_first_answers(sizes.import_repeats), sizes.import_repeats), end="\n\n")
+    if run.imports_only:
+        return
 
     progress(f"per-contact time: seeding {sizes.small:,} and {sizes.large:,} contacts through the processor ...")
     before = peak_rss_mib()

@@ -33,7 +33,7 @@ from shared.api.models import (
 from shared.api.openapi import ERROR_RESPONSES, document_settings, without_validation_422
 from shared.api.queries import Gone, NotFound, parse_identifier
 from shared.config import get_secret, get_settings
-from shared.http import error_response
+from shared.http import error_body
 from shared.linking.merging import (
     CustomerMerged,
     CustomerNotFound,
@@ -48,6 +48,12 @@ from shared.model.identifiers import InvalidIdentifier
 from shared.model.records import TimelineFilter
 from shared.observability import logger, metrics, tracer
 from shared.wiring import get_commands, get_queries
+
+
+def error_response(status: int, code: str, message: str) -> Response[str]:
+    """The house error body, in the Powertools response /v1's resolver takes."""
+    return Response(status_code=status, content_type="application/json", body=error_body(code, message))
+
 
 PageSize = Annotated[int, Query(ge=1, le=100, description="items per page")]
 Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]

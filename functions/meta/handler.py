@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.channels import meta
 from shared.config import get_secret
+from shared.http import Response
 from shared.ingest.app import current_request, verified_by, webhook_app
 from shared.observability import logger, metrics, tracer
 from shared.wiring import get_ingest_queue
@@ -17,13 +17,13 @@ app = webhook_app(get_ingest_queue)
 
 
 @app.get("/webhooks/meta")
-def confirm_subscription() -> Response[str]:
+def confirm_subscription() -> Response:
     challenge = meta.confirm_subscription(current_request(app).query, get_secret("META_VERIFY_TOKEN"))
     return Response(status_code=200, content_type="text/plain", body=challenge)
 
 
 @app.post("/webhooks/meta", middlewares=[verified_by(meta.verify, secret="META_APP_SECRET")])
-def receive_events() -> Response[str]:
+def receive_events() -> Response:
     app.enqueue_batch(meta.parse(current_request(app)), channel="meta")
     return Response(status_code=200, content_type="text/plain", body="EVENT_RECEIVED")
 

@@ -7,18 +7,16 @@ and counted, because an error would only make SNS deliver it again and again.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.adapters.s3 import Mailbox
 from shared.channels import ses
 from shared.channels.email.limits import EmailTooLarge
 from shared.channels.email.mime import parse_message
 from shared.channels.sns import SnsEndpoint, SnsMessage
 from shared.config import get_settings
+from shared.http import Response
 from shared.ingest.app import current_request, webhook_app
 from shared.ingest.email import (
     acknowledged,
@@ -27,23 +25,27 @@ from shared.ingest.email import (
     email_limits,
     queue_email,
 )
+from shared.ingest.routing import NextMiddleware, Router
 from shared.model.failures import ObjectTooLarge
 from shared.observability import logger, metrics, tracer
 from shared.wiring import get_ingest_queue, get_mailbox, get_sns_endpoint
 
+if TYPE_CHECKING:
+    from shared.adapters.s3 import Mailbox  # loads boto3; the first request's get_mailbox() does that
+
 app = webhook_app(get_ingest_queue)
 
 
-def sns_verified(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
+def sns_verified(resolver: Router, next_middleware: NextMiddleware) -> Response:
     message = ses.verify(current_request(resolver), resolver.context["sns"], get_settings().ses_topic_arns)
-    resolver.append_context(sns_message=message)  # type: ignore[no-untyped-call]
+    resolver.append_context(sns_message=message)
     return next_middleware(resolver)
 
 
 # SNS messages are at most 256 KiB, within the general body limit; the email limit applies
 # to the mail inside (SES inlines at most 150 KB, the S3 action up to 40 MB).
 @app.post("/webhooks/ses", middlewares=[sns_verified])
-def receive_notification() -> Response[str]:
+def receive_notification() -> Response:
     message: SnsMessage = app.context["sns_message"]
     if message.type == "SubscriptionConfirmation":
         app.context["sns"].confirm_subscription(message.subscribe_url or "")
@@ -80,5 +82,5 @@ def lambda_handler(
     event: dict[str, Any], context: LambdaContext, *, sns: SnsEndpoint | None = None, mailbox: Mailbox | None = None
 ) -> dict[str, Any]:
     """Tests pass `sns` and `mailbox` fakes; deployed, the cached adapters are used."""
-    app.append_context(sns=sns or get_sns_endpoint(), mailbox=mailbox or get_mailbox())  # type: ignore[no-untyped-call]
+    app.append_context(sns=sns or get_sns_endpoint(), mailbox=mailbox or get_mailbox())
     return app.resolve(event, context)

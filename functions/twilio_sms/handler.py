@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.channels import twilio, twilio_sms
 from shared.config import get_settings
+from shared.http import Response
 from shared.ingest.app import current_request, verified_by, webhook_app
 from shared.observability import logger, metrics, tracer
 from shared.wiring import get_ingest_queue
@@ -19,7 +19,7 @@ app = webhook_app(get_ingest_queue)
 
 
 @app.post("/webhooks/twilio/sms", middlewares=[verified_by(twilio.verify, secret="TWILIO_AUTH_TOKEN")])
-def receive_message() -> Response[str]:
+def receive_message() -> Response:
     contacts = twilio_sms.parse(current_request(app), default_region=get_settings().default_region)
     app.enqueue(contacts, channel="twilio_sms")
     return Response(status_code=200, content_type="text/xml", body=EMPTY_TWIML)

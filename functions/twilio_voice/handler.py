@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.channels import twilio, twilio_voice
 from shared.config import get_settings
+from shared.http import Response
 from shared.ingest.app import current_request, verified_by, webhook_app
 from shared.observability import logger, metrics, tracer
 from shared.wiring import get_ingest_queue
@@ -17,7 +17,7 @@ app = webhook_app(get_ingest_queue)
 
 
 @app.post(twilio_voice.PATH, middlewares=[verified_by(twilio.verify, secret="TWILIO_AUTH_TOKEN")])
-def receive_call_event() -> Response[str]:
+def receive_call_event() -> Response:
     request = current_request(app)
     settings = get_settings()
     event = twilio_voice.classify(request)

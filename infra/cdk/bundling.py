@@ -8,6 +8,13 @@ of its inputs so a synth with an unchanged recipe makes no network call.
 Code: one staging folder per function with only `shared/` and that function's
 package, so no function ships another's handler, the tests or the CDK app.
 
+Bytecode: both ship `.pyc` files compiled for the runtime's Python. Lambda's file
+system is read-only, so without them every cold start compiles every module it
+imports from source (docs/benchmarks.md measures what that costs). The build
+machine's Python may be another version, so the compiler is CPython of the
+runtime's version running on Node.js (Pyodide, from npm, which the CDK CLI needs
+anyway); `compile_bytecode.mjs` refuses to run if its version is not the runtime's.
+
 Both are built into a temporary folder and renamed into place, so two synths in
 parallel (pytest-xdist) never see a half-built folder.
 """
@@ -36,7 +43,13 @@ ARM64_PLATFORMS = ("manylinux_2_28_aarch64", "manylinux_2_17_aarch64", "manylinu
 # add 20+ MB and shadow the runtime's own. aws-xray-sdk pulls botocore in.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "python-dateutil", "urllib3", "six")
 # Bumped when the build steps below change, so old caches are not reused.
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
+# CPython 3.14 on WebAssembly: its major version is the Python version (314 = 3.14).
+BYTECODE_COMPILER = "pyodide@314.0.8"
+BYTECODE_SCRIPT = Path(__file__).with_name("compile_bytecode.mjs")
+# Where Lambda puts a layer's `python/` folder and the function code: the paths tracebacks name.
+LAYER_PATH = "/opt/python"
+CODE_PATH = "/var/task"
 
 
 def runtime_dependencies(pyproject: Path = PROJECT_ROOT / "pyproject.toml") -> tuple[str, ...]:
@@ -59,6 +72,7 @@ class LayerRecipe:
             "platforms": list(self.platforms),
             "stripped": list(RUNTIME_PROVIDED),
             "recipe": RECIPE_VERSION,
+            "bytecode": BYTECODE_COMPILER,
         }
         return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -93,6 +107,7 @@ def build_dependency_layer(recipe: LayerRecipe, build_dir: Path = BUILD_DIR) -> 
         site = staging / "python"
         subprocess.run(recipe.pip_command(site), check=True)  # noqa: S603 - our own interpreter, fixed arguments
         _strip_runtime_provided(site)
+        compile_bytecode(site, LAYER_PATH, recipe.python_version, build_dir)
     _remove_older_stagings(layer)
     return layer
 
@@ -118,10 +133,13 @@ def function_sources(name: str, source_root: Path = PROJECT_ROOT) -> list[Path]:
     return sorted(path.relative_to(source_root) for path in files)
 
 
-def stage_function_code(name: str, source_root: Path = PROJECT_ROOT, build_dir: Path = BUILD_DIR) -> Path:
-    """A folder with only what function `name` imports, named by a hash of its contents."""
+def stage_function_code(
+    name: str, source_root: Path = PROJECT_ROOT, build_dir: Path = BUILD_DIR, *, bytecode_for: str | None = None
+) -> Path:
+    """A folder with only what function `name` imports, named by a hash of its contents; with
+    `bytecode_for` ("3.14"), also its `.pyc` files for that Python."""
     sources = function_sources(name, source_root)
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"{bytecode_for and BYTECODE_COMPILER}\0".encode())
     for relative in sources:
         digest.update(relative.as_posix().encode() + b"\0" + (source_root / relative).read_bytes() + b"\0")
     staged = build_dir / "functions" / f"{name}-{digest.hexdigest()[:16]}"
@@ -130,8 +148,27 @@ def stage_function_code(name: str, source_root: Path = PROJECT_ROOT, build_dir: 
             for relative in sources:
                 (staging / relative).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source_root / relative, staging / relative)
+            if bytecode_for:
+                compile_bytecode(staging, CODE_PATH, bytecode_for, build_dir)
         _remove_older_stagings(staged)
     return staged
+
+
+def compile_bytecode(folder: Path, runtime_path: str, python_version: str, build_dir: Path = BUILD_DIR) -> None:
+    """Write `__pycache__/*.cpython-XY.pyc` beside every module of `folder`, which Lambda mounts at `runtime_path`."""
+    compiler = _bytecode_compiler(build_dir)
+    command = ["node", str(BYTECODE_SCRIPT), str(compiler), str(folder), runtime_path, python_version]
+    subprocess.run(command, check=True)  # noqa: S603 - Node from PATH, as the CDK CLI; fixed arguments
+
+
+def _bytecode_compiler(build_dir: Path) -> Path:
+    """The folder holding the compiler's npm package, installed once per version."""
+    folder = build_dir / f"bytecode-{BYTECODE_COMPILER.replace('@', '-')}"
+    if not folder.is_dir():
+        with _build_then_rename(folder) as staging:
+            npm = ["npm", "install", "--prefix", str(staging), "--no-audit", "--no-fund", "--silent", BYTECODE_COMPILER]
+            subprocess.run(npm, check=True)  # noqa: S603 - npm from PATH, a pinned package
+    return folder
 
 
 def _is_source(relative: Path) -> bool:

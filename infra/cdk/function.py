@@ -16,6 +16,7 @@ from infra.topology import FunctionSpec
 
 # The newest Python runtime aws-cdk-lib offers that Powertools and pydantic-core support.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
+RUNTIME_PYTHON = RUNTIME.name.removeprefix("python")  # "3.14": the layer's wheels and the bundle's bytecode
 METRICS_NAMESPACE = "Threadline"  # shared/observability.py emits every metric here
 # Powertools level names to Lambda's (which says WARN).
 LAMBDA_LOG_LEVELS = {
@@ -30,7 +31,8 @@ class ThreadlineFunction(Construct):
     """A spec's Lambda: arm64, JSON logs with retention, X-Ray, a role of its own that starts empty.
 
     The role gets no managed policy: it may write to its own log group, send
-    X-Ray segments, and whatever the stack grants for `spec.access`.
+    X-Ray segments, and whatever the stack grants for `spec.access`. Its code ships
+    the runtime's bytecode unless `bytecode` is off (hermetic synths).
     """
 
     def __init__(
@@ -43,6 +45,7 @@ class ThreadlineFunction(Construct):
         environment: Mapping[str, str],
         log_retention: logs.RetentionDays,
         log_level: str,
+        bytecode: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         self.spec = spec
@@ -54,6 +57,7 @@ class ThreadlineFunction(Construct):
             description=f"Threadline {spec.name}: only what its FunctionSpec declares",
         )
         self.log_group.grant_write(self.role)
+        code = stage_function_code(spec.name, bytecode_for=RUNTIME_PYTHON if bytecode else None)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -61,7 +65,7 @@ class ThreadlineFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=spec.handler,
-            code=lambda_.Code.from_asset(str(stage_function_code(spec.name))),
+            code=lambda_.Code.from_asset(str(code)),
             layers=[layer],
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_s),

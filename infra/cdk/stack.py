@@ -13,7 +13,7 @@ from infra.cdk.access import GrantableResources, grant_access
 from infra.cdk.bundling import LayerRecipe, build_dependency_layer, placeholder_layer, runtime_dependencies
 from infra.cdk.event_destination import EventDestinationRule
 from infra.cdk.events import ThreadlineEventBus
-from infra.cdk.function import RUNTIME, ThreadlineFunction
+from infra.cdk.function import RUNTIME, RUNTIME_PYTHON, ThreadlineFunction
 from infra.cdk.http_api import ThreadlineHttpApi
 from infra.cdk.ingest import IngestQueue
 from infra.cdk.monitoring import Monitoring
@@ -36,8 +36,7 @@ def log_retention(days: int) -> logs.RetentionDays:
 def dependency_layer_folder(settings: DeploySettings) -> str:
     if not settings.bundle:
         return str(placeholder_layer())
-    python_version = RUNTIME.name.removeprefix("python")
-    return str(build_dependency_layer(LayerRecipe(runtime_dependencies(), python_version)))
+    return str(build_dependency_layer(LayerRecipe(runtime_dependencies(), RUNTIME_PYTHON)))
 
 
 class ThreadlineStack(Stack):
@@ -95,6 +94,8 @@ class ThreadlineStack(Stack):
         }
         if settings.own_identifiers:
             environment["THREADLINE_OWN_IDENTIFIERS"] = ",".join(settings.own_identifiers)
+        if not settings.sdk_tracing:
+            environment["POWERTOOLS_TRACE_DISABLED"] = "true"
         resources = GrantableResources(
             table=self.table,
             ingest_queue=self.ingest.queue,
@@ -112,6 +113,7 @@ class ThreadlineStack(Stack):
                 environment=environment,
                 log_retention=retention,
                 log_level=settings.log_level,
+                bytecode=settings.bundle,
             )
             grant_access(target, resources)
             for secret in spec.secrets:

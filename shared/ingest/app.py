@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from pydantic import ValidationError
 
 from shared.channels.payloads import ParsedBatch
 from shared.config import SecretUnavailable, Settings, get_secret, get_settings
-from shared.http import error_response
+from shared.http import Response, error_response
 from shared.ingest.errors import InvalidSignature, WebhookError
 from shared.ingest.message import ContactMessage
 from shared.ingest.request import WebhookRequest
+from shared.ingest.routing import Middleware, NextMiddleware, Router
 from shared.model.contact import Contact
 from shared.model.failures import DependencyUnavailable, UntrustedUrl
 from shared.observability import logger, metrics
@@ -33,7 +32,7 @@ class ContactQueue(Protocol):
     def send(self, messages: Sequence[ContactMessage]) -> None: ...
 
 
-class WebhookResolver(APIGatewayHttpResolver):
+class WebhookResolver(Router):
     """A webhook's resolver: the body limit its requests are decoded against, and the queue it fills."""
 
     def __init__(self, body_limit: BodyLimit, queue: Callable[[], ContactQueue]) -> None:
@@ -57,11 +56,11 @@ def webhook_app(queue: Callable[[], ContactQueue], *, body_limit: BodyLimit = ge
     app = WebhookResolver(body_limit, queue)
 
     @app.exception_handler(WebhookError)
-    def _refuse(error: WebhookError) -> Response[str]:
+    def _refuse(error: WebhookError) -> Response:
         return _refusal(error)
 
     @app.exception_handler(ValidationError)
-    def _invalid(error: ValidationError) -> Response[str]:
+    def _invalid(error: ValidationError) -> Response:
         # A signed payload that breaks our schema (a 600-character id, say): name the
         # fields, never their values, which may be personal data.
         fields = sorted({".".join(str(part) for part in issue["loc"]) for issue in error.errors()})
@@ -69,45 +68,45 @@ def webhook_app(queue: Callable[[], ContactQueue], *, body_limit: BodyLimit = ge
         return error_response(400, "malformed_payload", f"invalid fields: {', '.join(fields)}")
 
     @app.exception_handler(UntrustedUrl)
-    def _untrusted(error: UntrustedUrl) -> Response[str]:
+    def _untrusted(error: UntrustedUrl) -> Response:
         # Only a bypassed URL check upstream gets here: refused like a forged signature.
         return _refusal(InvalidSignature(str(error)))
 
     @app.exception_handler(DependencyUnavailable)
     @app.exception_handler(SecretUnavailable)
-    def _unavailable(error: Exception) -> Response[str]:
+    def _unavailable(error: Exception) -> Response:
         logger.exception("webhook dependency unavailable", extra={"error_type": type(error).__name__})
         return error_response(503, "unavailable", "temporarily unavailable, retry later")
 
     return app
 
 
-def _refusal(error: WebhookError) -> Response[str]:
+def _refusal(error: WebhookError) -> Response:
     logger.warning("webhook refused", extra={"error_code": error.code, "status": error.status})
     metrics.add_metric(name=f"Webhook{error.status}", unit="Count", value=1)
     return error_response(error.status, error.code, error.message)
 
 
-def current_request(app: APIGatewayHttpResolver) -> WebhookRequest:
+def current_request(app: Router) -> WebhookRequest:
     """The request of the current invocation, decoded once and shared by middleware and route."""
     request = app.context.get("webhook_request")
     if request is None:
         settings = get_settings()
         limit = app.body_limit if isinstance(app, WebhookResolver) else general_body_limit
         request = WebhookRequest.from_event(
-            app.current_event.raw_event,
+            app.current_event,
             public_base_url=settings.public_url,
             max_body_bytes=limit(settings),
         )
-        app.append_context(webhook_request=request)  # type: ignore[no-untyped-call]
+        app.append_context(webhook_request=request)
     assert isinstance(request, WebhookRequest)
     return request
 
 
-def verified_by(verify: Verifier, *, secret: str) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response[str]]:
+def verified_by(verify: Verifier, *, secret: str) -> Middleware:
     """Route middleware: the signature is checked with the named secret before the route runs."""
 
-    def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
+    def middleware(app: Router, next_middleware: NextMiddleware) -> Response:
         verify(current_request(app), get_secret(secret))
         return next_middleware(app)
 

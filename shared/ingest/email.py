@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 
-from aws_lambda_powertools.event_handler import Response
-
 from shared.channels.email.contacts import Delivery, provider_message_id, to_contact
 from shared.channels.email.limits import EmailLimits
 from shared.channels.email.parsed import ParsedEmail
 from shared.channels.email.storage import MailStore, store_parts
 from shared.config import Settings
+from shared.http import Response
 from shared.ingest.app import WebhookResolver
 from shared.model.contact import Contact
 from shared.observability import logger, metrics
@@ -30,7 +29,7 @@ def email_body_limit(settings: Settings) -> int:
     return settings.max_email_bytes
 
 
-def acknowledged(status: str, **details: object) -> Response[str]:
+def acknowledged(status: str, **details: object) -> Response:
     return Response(status_code=200, content_type="application/json", body=json.dumps({"status": status, **details}))
 
 
@@ -55,7 +54,7 @@ def email_contact(
     return to_contact(parsed, delivery, attachments)
 
 
-def queue_email(app: WebhookResolver, contact: Contact, parsed: ParsedEmail, *, channel: str) -> Response[str]:
+def queue_email(app: WebhookResolver, contact: Contact, parsed: ParsedEmail, *, channel: str) -> Response:
     """Queue the contact and answer 200; the log names signals and counts, never addresses or text."""
     app.enqueue([contact], channel=channel)
     if parsed.cut_off:
@@ -74,7 +73,7 @@ def queue_email(app: WebhookResolver, contact: Contact, parsed: ParsedEmail, *, 
     return acknowledged("queued", contact_id=contact.contact_id)
 
 
-def drop_email(reason: str, *, channel: str) -> Response[str]:
+def drop_email(reason: str, *, channel: str) -> Response:
     """Acknowledge a message we will not store (SES would otherwise retry it): logged and counted."""
     logger.warning("email dropped", extra={"channel": channel, "reason": reason})
     metrics.add_metric(name="EmailDropped", unit="Count", value=1)

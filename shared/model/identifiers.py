@@ -10,7 +10,6 @@ import re
 from collections.abc import Iterable
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 
 from shared.model.contact import Assurance, Identifier, IdentifierKind
 
@@ -33,6 +32,10 @@ def phone(value: str, default_region: str, assurance: Assurance) -> Identifier:
 
 def email(value: str, assurance: Assurance) -> Identifier:
     """The exact address, lower-cased: `Ann@Example.com` and `ann@example.com` are one key."""
+    # Imported here: compiling its grammar costs every cold start 20-30 ms, and most
+    # webhooks never see an address (docs/benchmarks.md).
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         valid = validate_email(value.strip(), check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as error:

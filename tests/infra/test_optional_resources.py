@@ -74,8 +74,8 @@ def full_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized
     code = tmp_path_factory.mktemp("example-code")
     (code / "handler.py").write_text("def lambda_handler(event, context): ...\n")
 
-    def staging(name: str) -> Path:
-        return code if name.startswith("example_") else bundling.stage_function_code(name)
+    def staging(name: str, **options: Any) -> Path:
+        return code if name.startswith("example_") else bundling.stage_function_code(name, **options)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(topology, "FUNCTIONS", (*topology.FUNCTIONS, *examples_not_yet_declared()))
@@ -89,6 +89,7 @@ def full_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized
             alarmEmail="ops@example.com",
             mailRetentionDays=400,
             eventDestination=EVENT_DESTINATION,
+            sdkTracing=False,
         )
 
 
@@ -111,6 +112,15 @@ def test_cdk_nag_reports_no_unsuppressed_error_with_every_optional_resource(full
 def test_cfn_lint_finds_no_error_with_every_optional_resource(full_stack: Synthesized) -> None:
     errors = full_stack.cfn_lint_errors()
     assert errors == [], "\n".join(errors)
+
+
+def test_without_sdk_tracing_functions_keep_lambdas_active_tracing_but_load_no_xray_sdk(
+    full_stack: Synthesized,
+) -> None:
+    for function in of_type(full_stack, "AWS::Lambda::Function"):
+        if "POWERTOOLS_SERVICE_NAME" in function.get("Environment", {}).get("Variables", {}):
+            assert function["TracingConfig"] == {"Mode": "Active"}
+            assert function["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
 
 
 def test_a_disabled_channel_has_no_function_route_secret_or_output(full_stack: Synthesized) -> None:

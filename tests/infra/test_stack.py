@@ -68,6 +68,7 @@ def test_functions_run_arm64_on_the_newest_python_with_xray_and_json_logs(defaul
         variables = properties["Environment"]["Variables"]
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Threadline"
         assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
+        assert "POWERTOOLS_TRACE_DISABLED" not in variables  # Powertools' tracer runs (sdkTracing)
         assert variables["THREADLINE_API_AUTH"] == "iam"
         assert variables["THREADLINE_DEFAULT_REGION"] == "US"
         assert variables["THREADLINE_REOPEN_DAYS"] == "7"

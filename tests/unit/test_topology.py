@@ -10,6 +10,7 @@ import pytest
 
 from infra import topology
 from infra.topology import FUNCTIONS, SOURCE_KINDS, FunctionSpec, Route, Source
+from shared.ingest.routing import Router
 from shared.model.contact import Provider
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,7 +18,10 @@ HTTP_FUNCTIONS = [spec for spec in FUNCTIONS if spec.routes]
 
 
 def handler_routes(spec: FunctionSpec) -> set[Route]:
+    """A webhook's `Router`, or /v1's Powertools resolver."""
     app = importlib.import_module(spec.module).app
+    if isinstance(app, Router):
+        return {Route(method, path) for method, path in app.routes}
     return {Route(route.method, route.openapi_path) for route in (*app._static_routes, *app._dynamic_routes)}
 
 

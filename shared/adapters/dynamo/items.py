@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shared.adapters.dynamo import keys
-from shared.adapters.dynamo.table_client import Item
 from shared.model.contact import Contact, Identifier
 from shared.model.records import (
     ActiveCase,
@@ -19,6 +19,11 @@ from shared.model.records import (
     VersionedContact,
 )
 from shared.model.times import sortable_time
+
+if TYPE_CHECKING:
+    # For annotations only: table_client loads boto3, which the events function's stream
+    # decoding (its only use of this module at import) does not need.
+    from shared.adapters.dynamo.table_client import Item
 
 
 def active_case_of(item: Item | None) -> ActiveCase:
