@@ -9,7 +9,7 @@ Every public call is one round trip, counted in `calls`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,10 +21,12 @@ from shared.model.records import (
     ActiveCase,
     CaseHint,
     CaseRecord,
+    CaseStatus,
     LinkWrites,
     Lookup,
     OwnedIdentifier,
     Profile,
+    StoredContact,
     Suggestion,
     ThreadHit,
     VersionedContact,
@@ -50,12 +52,25 @@ class _Profile:
     active_case_at: str | None = None
     merged_into: str | None = None
     merge_id: str | None = None
+    latest_at: str | None = None
+    latest_contact: str | None = None
     absorbed: set[str] = field(default_factory=set)
 
     def active(self) -> ActiveCase:
+        latest = datetime.fromisoformat(self.latest_at) if self.latest_at else None
         if self.active_case_id is None or self.active_case_at is None:
-            return ActiveCase(None, None, self.merged_into)
-        return ActiveCase(self.active_case_id, datetime.fromisoformat(self.active_case_at), self.merged_into)
+            return ActiveCase(None, None, self.merged_into, latest)
+        at = datetime.fromisoformat(self.active_case_at)
+        return ActiveCase(self.active_case_id, at, self.merged_into, latest)
+
+    def in_time(self, contact: Contact) -> bool:
+        return not self.merged_into and (self.latest_at is None or self.latest_at <= sortable_time(contact.occurred_at))
+
+    def moved_by(self, contact: Contact, case_id: str) -> None:
+        at = sortable_time(contact.occurred_at)
+        self.active_case_id, self.active_case_at = case_id, at
+        self.latest_at, self.latest_contact = at, contact.contact_id
+        self.created_at = self.created_at or at
 
 
 @dataclass
@@ -131,25 +146,42 @@ class InMemoryStore:
         held = sum(1 for o in self.owners.values() if o.customer_id == customer_id and o.identifier.kind.value == kind)
         return min(held, up_to)
 
-    def continue_case(self, customer_id: str, case_id: str, at: datetime, window_start: datetime) -> ActiveCase | None:
+    def continue_case(
+        self, customer_id: str, case_id: str, contact: Contact, window_start: datetime
+    ) -> ActiveCase | None:
         self._call("continue_case")
         profile = self.profiles.get(customer_id)
+        at = sortable_time(contact.occurred_at)
         if (
             profile is None
-            or profile.merged_into
+            or not profile.in_time(contact)
             or profile.active_case_id != case_id
             or profile.active_case_at is None
-            or not sortable_time(window_start) <= profile.active_case_at <= sortable_time(at)
+            or not sortable_time(window_start) <= profile.active_case_at <= at
         ):
             return profile.active() if profile else ActiveCase(None, None)
-        profile.active_case_at = sortable_time(at)
+        profile.moved_by(contact, case_id)
         return None
 
-    def open_case(self, customer_id: str, case_id: str, at: datetime, window_start: datetime) -> ActiveCase | None:
+    def keep_case(self, customer_id: str, case_id: str, contact: Contact) -> ActiveCase | None:
+        self._call("keep_case")
+        profile = self.profiles.get(customer_id)
+        at = sortable_time(contact.occurred_at)
+        if (
+            profile is None
+            or not profile.in_time(contact)
+            or profile.active_case_id != case_id
+            or not (profile.active_case_at or "") > at
+        ):
+            return profile.active() if profile else ActiveCase(None, None)
+        profile.latest_at, profile.latest_contact = at, contact.contact_id
+        return None
+
+    def open_case(self, customer_id: str, case_id: str, contact: Contact, window_start: datetime) -> ActiveCase | None:
         self._call("open_case")
         profile = self.profiles.get(customer_id)
         if profile is not None and (
-            profile.merged_into
+            not profile.in_time(contact)
             or not (
                 profile.active_case_id is None
                 or (profile.active_case_at or "") < sortable_time(window_start)
@@ -157,19 +189,81 @@ class InMemoryStore:
             )
         ):
             return profile.active()
-        profile = self.profiles.setdefault(customer_id, _Profile())
-        profile.active_case_id, profile.active_case_at = case_id, sortable_time(at)
-        profile.created_at = profile.created_at or sortable_time(at)
+        self.profiles.setdefault(customer_id, _Profile()).moved_by(contact, case_id)
         return None
 
-    def follow_thread(self, customer_id: str, case_id: str, at: datetime) -> None:
+    def follow_thread(self, customer_id: str, case_id: str, contact: Contact) -> ActiveCase | None:
         self._call("follow_thread")
         profile = self.profiles.get(customer_id)
-        if profile is not None and (profile.merged_into or (profile.active_case_at or "") > sortable_time(at)):
-            return
-        profile = self.profiles.setdefault(customer_id, _Profile())
-        profile.active_case_id, profile.active_case_at = case_id, sortable_time(at)
-        profile.created_at = profile.created_at or sortable_time(at)
+        if profile is not None and not profile.in_time(contact):
+            return profile.active()
+        self.profiles.setdefault(customer_id, _Profile()).moved_by(contact, case_id)
+        return None
+
+    # --- the late path --------------------------------------------------------------------
+
+    def recent_contacts(self, customer_ids: Sequence[str], since: datetime) -> list[StoredContact]:
+        self._call("recent_contacts")
+        found = [
+            StoredContact(stored.contact, self.links.get(contact_id, LinkWrites()))
+            for contact_id, stored in sorted(self.contacts.items())
+            if stored.contact.customer_id in customer_ids and stored.contact.occurred_at >= since
+        ]
+        return sorted(found, key=lambda s: (s.contact.occurred_at, s.contact.contact_id))
+
+    def cases_of(self, case_ids: Iterable[str]) -> dict[str, CaseRecord]:
+        return {case_id: self.cases[case_id] for case_id in case_ids if case_id in self.cases}
+
+    def relink(self, contact: Contact, writes: LinkWrites, was: str | None) -> None:
+        self._call("relink")
+        stored = self.contacts.get(contact.contact_id)
+        if stored is None or stored.contact.case_id != was:
+            raise ConditionFailed("CON")
+        self.contacts[contact.contact_id] = VersionedContact(contact, stored.version)
+        self.links[contact.contact_id] = writes
+        self._apply(contact, writes.model_copy(update={"hint_identifiers": ()}), with_case=False)
+        if opened := writes.opened_case:
+            current = self.cases.get(opened.case_id)
+            if current is None or current.status is CaseStatus.MERGED:
+                self.cases[opened.case_id] = opened
+
+    def retire_case(self, case_id: str, into: str) -> None:
+        self._call("retire_case")
+        case = self.cases.get(case_id)
+        if case is None or not (
+            case.status is CaseStatus.OPEN or (case.status is CaseStatus.MERGED and case.merged_into == into)
+        ):
+            raise ConditionFailed("CASE")
+        self.cases[case_id] = case.model_copy(update={"status": CaseStatus.MERGED, "merged_into": into})
+        reference = case_reference(case.reference)
+        self.threads[reference] = ThreadHit(reference, into, case.customer_id)
+        self.thread_writers[reference] = case.opened_by
+
+    def set_active(
+        self,
+        customer_id: str,
+        seen: Profile,
+        active: tuple[str, datetime] | None,
+        latest: tuple[datetime, str] | None,
+        first_seen: datetime | None = None,
+    ) -> None:
+        self._call("set_active")
+        profile = self.profiles.get(customer_id)
+        if (
+            profile is None
+            or profile.merged_into
+            or profile.latest_contact != seen.latest_contact
+            or profile.active_case_id != seen.active_case_id
+        ):
+            raise ConditionFailed("CUS")
+        if active is None:
+            profile.active_case_id = profile.active_case_at = None
+        else:
+            profile.active_case_id, profile.active_case_at = active[0], sortable_time(active[1])
+        if latest is not None:
+            profile.latest_at, profile.latest_contact = sortable_time(latest[0]), latest[1]
+        if first_seen is not None and sortable_time(first_seen) < (profile.created_at or "~"):
+            profile.created_at = sortable_time(first_seen)
 
     def ensure_profile(self, customer_id: str, at: datetime) -> None:
         self._call("ensure_profile")
@@ -251,6 +345,9 @@ class InMemoryStore:
             active_case_id=stored.active_case_id,
             active_case_at=stored.active_case_at,
             merge_id=stored.merge_id,
+            latest_at=stored.latest_at,
+            latest_contact=stored.latest_contact,
+            absorbed=frozenset(stored.absorbed),
         )
 
     def identifiers(self, customer_id: str) -> list[OwnedIdentifier]:

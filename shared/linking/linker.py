@@ -8,18 +8,22 @@ last write (claiming identifiers, moving the customer's active case) and asks
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from shared.config import Settings
-from shared.linking import decision, rules
+from shared.linking import decision, rules, timeline
 from shared.linking.decision import CaseChoice
 from shared.linking.ports import ContactStore
 from shared.linking.rules import CaseStepKind, CustomerResolution
 from shared.model import minted
 from shared.model.contact import Contact, Identifier, LinkRule
-from shared.model.records import NO_ACTIVE_CASE, ActiveCase, LinkWrites, Lookup, Suggestion
+from shared.model.failures import ConditionFailed, backoff
+from shared.model.records import NO_ACTIVE_CASE, ActiveCase, LinkWrites, Lookup, Profile, Suggestion
+from shared.model.times import sortable_time
 
 MAX_CASE_ATTEMPTS = 4
 MAX_MERGE_REDIRECTS = 2  # a profile merged into one merged in turn
+MAX_LATE_ATTEMPTS = 5  # the late path waits out a neighbour between its two writes, then leaves it to SQS
 
 
 class CaseContention(RuntimeError):
@@ -71,7 +75,10 @@ class ContactLinker:
             choice, foreign = match.choice, match.foreign
             assert choice.case_id is not None
             if match.follows:
-                self._store.follow_thread(customer, choice.case_id, contact.occurred_at)
+                profile = self._store.follow_thread(customer, choice.case_id, contact)
+                if profile is not None and profile.is_late(contact.occurred_at):
+                    # Older than what the customer did since: the contacts after it may have joined its case.
+                    self._place_late(contact, customer, fixed=choice)
             elif match.needs_profile:
                 self._store.ensure_profile(customer, contact.occurred_at)
         else:
@@ -165,18 +172,25 @@ class ContactLinker:
             if active.case_id is None and not profile_read and not rules.may_open_case(contact):
                 active, profile_read = self._store.active_case(resolved), True
             step = rules.plan_case_step(active, at, window)
-            if step.kind is CaseStepKind.JOIN:
+            if step.kind is CaseStepKind.LATE:
+                placed = self._place_late(contact, resolved)
+                if placed is not None:
+                    return replace(placed, survivor_id=survivor)
+                active = self._store.active_case(resolved)  # the hint was stale: the profile says in time
+                continue
+            if step.kind in (CaseStepKind.CONTINUE, CaseStepKind.KEEP):
                 assert step.case_id is not None
-                return decision.joined(step.case_id, candidate, "open case in reopen window", survivor)
-            if step.kind is CaseStepKind.CONTINUE:
-                assert step.case_id is not None
-                current = self._store.continue_case(resolved, step.case_id, at, at - window)
+                current = (
+                    self._store.continue_case(resolved, step.case_id, contact, at - window)
+                    if step.kind is CaseStepKind.CONTINUE
+                    else self._store.keep_case(resolved, step.case_id, contact)
+                )
                 if current is None:
                     return decision.joined(step.case_id, candidate, "open case in reopen window", survivor)
             elif not rules.may_open_case(contact):
                 return CaseChoice(None, LinkRule.NO_CASE, "automated or outbound, no open case", survivor_id=survivor)
             else:
-                current = self._store.open_case(resolved, candidate, at, at - window)
+                current = self._store.open_case(resolved, candidate, contact, at - window)
                 if current is None:
                     return decision.joined(candidate, candidate, "no open case in reopen window", survivor)
             if current.merged_into:
@@ -184,3 +198,82 @@ class ContactLinker:
                 resolved, current, profile_read = current.merged_into, NO_ACTIVE_CASE, False
             active = current
         raise CaseContention(customer_id)
+
+    def _place_late(self, contact: Contact, customer_id: str, fixed: CaseChoice | None = None) -> CaseChoice | None:
+        """A contact older than what the profile recorded: rule 5 replayed on provider time (`timeline.refold`).
+
+        The contacts after it that would have joined its case live are moved there,
+        cases the replay empties are marked merged into the case their contacts
+        joined, and the profile's active case becomes what the replay says, only if
+        the profile did not change meanwhile. Every write is conditional or
+        idempotent, so a redelivery after a crash replays to the same result. A
+        contact of the same customer caught between its two writes (or not yet in
+        the index) makes it wait a moment and replay again.
+        Returns None when the profile says the contact is not late after all.
+        """
+        for attempt in range(MAX_LATE_ATTEMPTS):
+            profile = self._store.profile(customer_id)
+            if profile is None or profile.merged_into or profile.latest_at is None or not _older(contact, profile):
+                return None  # not late after all, or merged meanwhile: the caller follows the profile
+            try:
+                return self._replay(contact, customer_id, profile, fixed)
+            except (ConditionFailed, _InFlight):
+                backoff(attempt)
+        raise CaseContention(customer_id)
+
+    def _replay(self, contact: Contact, customer_id: str, profile: Profile, fixed: CaseChoice | None) -> CaseChoice:
+        # The customer's own contacts only: a merge does not rewrite history, so contacts of a customer
+        # merged into this one keep the cases they had when they were someone else's.
+        window = self._settings.reopen_window
+        history = self._store.recent_contacts([customer_id], contact.occurred_at - window)
+        known = {stored.contact.contact_id for stored in history}
+        if profile.latest_contact not in (*known, contact.contact_id):
+            raise _InFlight  # the newest contact is between its two writes
+        named = {stored.contact.case_id for stored in history if stored.contact.case_id}
+        cases = self._store.cases_of(named | {minted.case_id(contact_id) for contact_id in known})
+        late = decision.linked(contact, customer_id, CustomerResolution(customer_id, False, ""), fixed or _WINDOW)
+        plan = timeline.refold(
+            timeline.Entry(late, timeline.kind_of(late) or timeline.Kind.WINDOW),
+            [stored.contact for stored in history],
+            cases,
+            window,
+        )
+        stored = {s.contact.contact_id: s for s in history}
+        for moved in plan.moved:
+            opened = decision.case_record(moved) if moved.case_id == minted.case_id(moved.contact_id) else None
+            before = stored[moved.contact_id]
+            self._store.relink(moved, before.links.model_copy(update={"opened_case": opened}), before.contact.case_id)
+        for case_id, into in plan.retired:
+            self._store.retire_case(case_id, into)
+        active = plan.active if profile.active == _sortable(plan.before_active) else _mapped(profile, plan)
+        self._store.set_active(customer_id, profile, active, plan.latest, first_seen=contact.occurred_at)
+        if fixed is not None:
+            return fixed
+        if plan.late_case is None:
+            return CaseChoice(None, LinkRule.NO_CASE, "automated or outbound, no open case (arrived late)")
+        candidate = minted.case_id(contact.contact_id)
+        return decision.joined(plan.late_case, candidate, "open case in reopen window (arrived late)", None)
+
+
+class _InFlight(Exception):
+    """The profile names a contact the index does not show yet."""
+
+
+_WINDOW = CaseChoice(None, LinkRule.OPEN_CASE, "")
+
+
+def _older(contact: Contact, profile: Profile) -> bool:
+    assert profile.latest_at is not None
+    return sortable_time(contact.occurred_at) < profile.latest_at
+
+
+def _sortable(active: tuple[str, datetime] | None) -> tuple[str, str] | None:
+    return (active[0], sortable_time(active[1])) if active else None
+
+
+def _mapped(profile: Profile, plan: timeline.Refold) -> tuple[str, datetime] | None:
+    """The profile's active case set by something else than a contact (a reopen, a merge), through retirements."""
+    if profile.active is None:
+        return None
+    case, at = profile.active
+    return (dict(plan.retired).get(case, case), datetime.fromisoformat(at))

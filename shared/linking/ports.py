@@ -8,12 +8,21 @@ suite against both so the two cannot drift. Every method is one round trip
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from shared.model.contact import Assurance, Contact, Identifier
-from shared.model.records import ActiveCase, LinkWrites, Lookup, OwnedIdentifier, Profile, VersionedContact
+from shared.model.records import (
+    ActiveCase,
+    CaseRecord,
+    LinkWrites,
+    Lookup,
+    OwnedIdentifier,
+    Profile,
+    StoredContact,
+    VersionedContact,
+)
 
 
 class ContactStore(Protocol):
@@ -43,19 +52,57 @@ class ContactStore(Protocol):
         """The profile's active case, read consistently."""
         ...
 
-    def continue_case(self, customer_id: str, case_id: str, at: datetime, window_start: datetime) -> ActiveCase | None:
-        """Move the active case's last activity to `at`: None when done, else the profile as it is."""
+    def continue_case(
+        self, customer_id: str, case_id: str, contact: Contact, window_start: datetime
+    ) -> ActiveCase | None:
+        """Move the active case's last activity to the contact's time: None when done, else the profile as it is
+        (the condition fails for another case, one outside the window, or a later contact already recorded)."""
         ...
 
-    def open_case(self, customer_id: str, case_id: str, at: datetime, window_start: datetime) -> ActiveCase | None:
+    def keep_case(self, customer_id: str, case_id: str, contact: Contact) -> ActiveCase | None:
+        """Join the active case whose activity is later than the contact (a reopen, a merge) without moving it
+        back: None when done."""
+        ...
+
+    def open_case(self, customer_id: str, case_id: str, contact: Contact, window_start: datetime) -> ActiveCase | None:
         """Make `case_id` the active case unless an open case is still in the window: None when done."""
         ...
 
-    def follow_thread(self, customer_id: str, case_id: str, at: datetime) -> None:
-        """A reply on a case's thread makes it the customer's most recently active case."""
+    def follow_thread(self, customer_id: str, case_id: str, contact: Contact) -> ActiveCase | None:
+        """A reply on a case's thread makes it the customer's most recently active case: None when done."""
         ...
 
     def ensure_profile(self, customer_id: str, at: datetime) -> None: ...
+
+    # The late path (shared.linking.timeline): a contact older than what the profile recorded.
+
+    def profile(self, customer_id: str) -> Profile | None: ...
+
+    def recent_contacts(self, customer_ids: Sequence[str], since: datetime) -> list[StoredContact]:
+        """Every contact of these customers from `since` on, with what each linked."""
+        ...
+
+    def cases_of(self, case_ids: Iterable[str]) -> dict[str, CaseRecord]: ...
+
+    def relink(self, contact: Contact, writes: LinkWrites, was: str | None) -> None:
+        """Move a stored contact to `contact.case_id` only if it is still on `was` (else `ConditionFailed`)."""
+        ...
+
+    def retire_case(self, case_id: str, into: str) -> None:
+        """Mark a case whose contacts all joined `into` as merged into it (else `ConditionFailed`)."""
+        ...
+
+    def set_active(
+        self,
+        customer_id: str,
+        seen: Profile,
+        active: tuple[str, datetime] | None,
+        latest: tuple[datetime, str] | None,
+        first_seen: datetime | None = None,
+    ) -> None:
+        """Set the active case a replay decided, only if the profile is still as `seen` (else `ConditionFailed`);
+        an earlier `first_seen` becomes the customer's creation time."""
+        ...
 
     def save(self, contact: Contact, writes: LinkWrites) -> None:
         """The contact (recording `writes`), its dedupe marker and everything it links (one batch)."""

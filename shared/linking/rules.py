@@ -26,9 +26,10 @@ class CustomerResolution:
 
 
 class CaseStepKind(Enum):
-    JOIN = "join"  # the active case is in the window and newer than this contact: no write
     CONTINUE = "continue"  # the active case is in the window: move its last activity forward
+    KEEP = "keep"  # the active case's activity is later than this contact (a reopen, a merge): join, move nothing
     OPEN = "open"  # no open case in the window: open one
+    LATE = "late"  # a later contact already moved the active case: place this one on its provider time
 
 
 @dataclass(frozen=True)
@@ -92,13 +93,17 @@ def may_open_case(contact: Contact) -> bool:
 def plan_case_step(active: ActiveCase, occurred_at: datetime, window: timedelta) -> CaseStep:
     """Rule 5, third and fourth match: the open case in the reopen window, else a new case.
 
-    The window is measured on provider time, so a DLQ redrive or a replay links
-    exactly as the live delivery would have.
+    The window is measured on provider time. A contact older than the activity that
+    is already recorded arrived late (a DLQ redrive, a provider's retry, a replay):
+    it is placed among the customer's contacts by its provider time instead
+    (`shared.linking.timeline`), so it lands where it would have landed live.
     """
+    if active.is_late(occurred_at):
+        return CaseStep(CaseStepKind.LATE, active.case_id)
     if active.case_id is None or active.last_activity is None:
         return CaseStep(CaseStepKind.OPEN)
     if active.last_activity < occurred_at - window:
         return CaseStep(CaseStepKind.OPEN)
-    if active.last_activity >= occurred_at:
-        return CaseStep(CaseStepKind.JOIN, active.case_id)
+    if active.last_activity > occurred_at:
+        return CaseStep(CaseStepKind.KEEP, active.case_id)
     return CaseStep(CaseStepKind.CONTINUE, active.case_id)

@@ -6,6 +6,8 @@ resolver, the processor's batch): a use case never catches a boto3 error.
 
 from __future__ import annotations
 
+import time
+
 
 class DependencyUnavailable(RuntimeError):
     """A service we depend on did not answer (queue, bucket, SNS, secrets): a webhook answers 503."""
@@ -29,3 +31,8 @@ class InvalidCursor(ValueError):
 
 class UntrustedUrl(ValueError):
     """A URL we were asked to fetch is not on the host it must be on (an SNS certificate, say)."""
+
+
+def backoff(attempt: int) -> None:
+    """How long to wait before trying again after a contention: doubling from 50 ms, at most a second."""
+    time.sleep(min(0.05 * 2**attempt, 1.0))

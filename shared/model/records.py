@@ -21,6 +21,7 @@ from shared.model.contact import Assurance, Channel, Contact, Identifier, UtcDat
 class CaseStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
+    MERGED = "merged"  # its contacts joined an earlier case when a late contact bridged the gap between them
 
 
 class CaseRecord(BaseModel):
@@ -35,6 +36,16 @@ class CaseRecord(BaseModel):
     channel: Channel
     # Set when a merge kept two open cases: the one that stayed the customer's active case.
     related_case_id: str | None = None
+    status_changed_at: UtcDatetime | None = None  # when an agent last closed or reopened it
+    merged_into: str | None = None  # status `merged`: the case its contacts now belong to
+
+    def open_at(self, moment: datetime) -> bool:
+        """Whether a contact at `moment` could join it: open, or closed only after that moment."""
+        if self.status is CaseStatus.OPEN:
+            return True
+        if self.status is CaseStatus.CLOSED:
+            return self.status_changed_at is not None and moment < self.status_changed_at
+        return False
 
 
 class CustomerRecord(BaseModel):
@@ -67,6 +78,9 @@ class Profile:
     active_case_id: str | None
     active_case_at: str | None
     merge_id: str | None = None  # the merge that pointed this profile at `merged_into`
+    latest_at: str | None = None  # provider time of the latest contact that moved the active case
+    latest_contact: str | None = None  # that contact's id
+    absorbed: frozenset[str] = frozenset()  # customers merged into this one
 
     @property
     def active(self) -> tuple[str, str] | None:
@@ -83,6 +97,9 @@ class Profile:
             active_case_id=item.get("active_case_id"),
             active_case_at=item.get("active_case_at"),
             merge_id=item.get("merge_id"),
+            latest_at=item.get("latest_at"),
+            latest_contact=item.get("latest_contact"),
+            absorbed=frozenset(item.get("absorbed", ())),
         )
 
 
@@ -109,6 +126,15 @@ class ActiveCase:
     case_id: str | None
     last_activity: datetime | None
     merged_into: str | None = None  # the profile was merged: the contact belongs to this survivor
+    latest_at: datetime | None = None  # the latest contact that moved it: a contact older than that is late
+
+    def is_late(self, moment: datetime) -> bool:
+        """Another contact of this customer, later in provider time, already moved the active case.
+
+        Only contacts count: an agent's reopen or a merge may set an activity time later
+        than a contact that is not late at all (it joins that case without moving it back).
+        """
+        return self.latest_at is not None and moment < self.latest_at
 
 
 NO_ACTIVE_CASE = ActiveCase(case_id=None, last_activity=None)
@@ -143,6 +169,14 @@ class VersionedContact:
 
     contact: Contact
     version: int
+
+
+@dataclass(frozen=True)
+class StoredContact:
+    """A stored contact and what it linked, as the late path reads them back."""
+
+    contact: Contact
+    links: LinkWrites
 
 
 @dataclass(frozen=True)

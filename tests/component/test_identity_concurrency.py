@@ -14,9 +14,11 @@ from botocore.client import BaseClient
 from shared.adapters.dynamo.contacts import DynamoStore
 from shared.adapters.dynamo.identity import DynamoIdentityStore
 from shared.config import get_settings
+from shared.linking.linker import CaseContention
 from shared.linking.merging import Merging
 from shared.linking.processor import ContactProcessor
-from shared.model.contact import Contact
+from shared.model import identifiers, minted
+from shared.model.contact import Assurance, Channel, Contact, Direction, Party, Provider
 from tests.builders import sms_contact
 from tests.conftest import Account
 
@@ -67,6 +69,17 @@ def run_together(*work: Callable[[], object]) -> None:
         raise failures[0]
 
 
+def delivered(processor: ContactProcessor, contact: Contact, attempts: int = 5) -> None:
+    """Process until it goes through, as SQS redelivers a record that failed on contention."""
+    for _ in range(attempts - 1):
+        try:
+            processor.process(contact)
+        except CaseContention:
+            continue
+        return
+    processor.process(contact)
+
+
 def stored(contact: Contact) -> Contact:
     found = DynamoStore(boto3.client("dynamodb"), get_settings().table_name).get_contact(contact.contact_id)
     assert found is not None, f"{contact.provider_message_id} was lost"
@@ -87,6 +100,45 @@ def test_two_first_contacts_of_one_new_customer_in_parallel_make_one_customer_an
         assert a.case_id == b.case_id is not None, f"round {round_}"
 
 
+def whatsapp_contact(wamid: str, wa_id: str, *, at: datetime) -> Contact:
+    """A WhatsApp Cloud API message as the Meta parser makes it: the sender's wa_id and the same number in E.164."""
+    return Contact(
+        contact_id=minted.contact_id("meta", wamid, at),
+        channel=Channel.WHATSAPP,
+        provider=Provider.META,
+        direction=Direction.INBOUND,
+        provider_message_id=wamid,
+        occurred_at=at,
+        received_at=at,
+        sender=Party(identifiers=identifiers.whatsapp(wa_id)),
+        recipient=Party(identifiers=(identifiers.phone("+14155559999", "US", Assurance.CHANNEL),)),
+        content={"text": "hi from WhatsApp"},  # type: ignore[arg-type]
+    )
+
+
+def test_first_whatsapp_message_and_first_sms_of_one_person_in_parallel_make_one_customer(aws: Account) -> None:
+    # Different FIFO groups before, so deployed they could be processed at once: real threads, each request atomic.
+    for round_ in range(ROUNDS):
+        phone = f"+1415555{round_:04d}"
+        at = T0 + timedelta(minutes=round_)
+        whatsapp = whatsapp_contact(f"wamid.{round_}", phone.lstrip("+"), at=at)
+        sms = sms_contact(f"SM{round_}", phone, at=at + timedelta(milliseconds=1))
+        processors = (new_processor(), new_processor())
+
+        run_together(*(functools.partial(p.process, c) for p, c in zip(processors, (whatsapp, sms), strict=True)))
+
+        a, b = stored(whatsapp), stored(sms)
+        assert a.customer_id == b.customer_id is not None, f"round {round_}"
+        assert a.case_id == b.case_id is not None, f"round {round_}"
+        store = DynamoStore(boto3.client("dynamodb"), get_settings().table_name)
+        owned = {i.identifier.kind.value: i.customer_id for i in store.customer_identities(a.customer_id or "")}
+        assert owned == {"phone": a.customer_id, "whatsapp": a.customer_id}, f"round {round_}"
+        # And the next WhatsApp message finds that one customer, not two that share the number.
+        later = whatsapp_contact(f"wamid.{round_}.later", phone.lstrip("+"), at=at + timedelta(minutes=5))
+        new_processor().process(later)
+        assert stored(later).customer_id == a.customer_id, f"round {round_}"
+
+
 def test_a_merge_racing_with_new_contacts_of_both_customers_loses_nothing(aws: Account) -> None:
     # Given two customers with a contact each
     setup = new_processor()
@@ -103,7 +155,7 @@ def test_a_merge_racing_with_new_contacts_of_both_customers_loses_nothing(aws: A
 
     # When the merge runs while new contacts of both arrive
     jobs: list[Callable[[], object]] = [lambda: merging.merge_customers(survivor, other, "CRM record")]
-    jobs += [functools.partial(p.process, c) for p, c in zip(processors, later, strict=True)]
+    jobs += [functools.partial(delivered, p, c) for p, c in zip(processors, later, strict=True)]
     run_together(*jobs)
 
     # Then every contact is stored and its customer resolves to the survivor

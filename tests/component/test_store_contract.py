@@ -8,7 +8,7 @@ that drifted from the real table.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -18,7 +18,7 @@ from shared.adapters.dynamo.contacts import DynamoStore
 from shared.adapters.dynamo.identity import DynamoIdentityStore
 from shared.linking.ports import ContactStore, IdentityStore
 from shared.model import minted
-from shared.model.contact import Assurance, Contact, Revision
+from shared.model.contact import Assurance, Contact, Link, LinkRule, Revision
 from shared.model.failures import ConditionFailed
 from shared.model.records import CaseRecord, CaseStatus, LinkWrites, Profile, Suggestion
 from shared.model.thread_keys import case_reference
@@ -61,39 +61,103 @@ def test_an_identifier_belongs_to_the_first_customer_that_claims_it(stores: Stor
     assert stores.contacts.count_identifiers("cus_b", "phone", up_to=5) == 0
 
 
+def at(moment: datetime) -> Contact:
+    """A contact at `moment`: what moves a profile's active case is a contact's provider time."""
+    return contact(f"SM-{moment:%m%d%H%M}", moment)
+
+
 def test_opening_a_case_holds_while_the_active_one_is_in_the_window(stores: Stores) -> None:
     store = stores.contacts
-    assert store.open_case("cus_a", "case_1", T0, T0 - WINDOW) is None
-    refused = store.open_case("cus_a", "case_2", T0 + timedelta(days=1), T0 + timedelta(days=1) - WINDOW)
+    assert store.open_case("cus_a", "case_1", at(T0), T0 - WINDOW) is None
+    day = T0 + timedelta(days=1)
+    refused = store.open_case("cus_a", "case_2", at(day), day - WINDOW)
     assert refused is not None and (refused.case_id, refused.last_activity) == ("case_1", T0)
-    assert store.open_case("cus_a", "case_1", T0, T0 - WINDOW) is None  # a retry of the same open
+    assert store.open_case("cus_a", "case_1", at(T0), T0 - WINDOW) is None  # a retry of the same open
     later = T0 + timedelta(days=8)
-    assert store.open_case("cus_a", "case_2", later, later - WINDOW) is None
+    assert store.open_case("cus_a", "case_2", at(later), later - WINDOW) is None
 
 
 def test_continuing_moves_the_activity_only_for_the_active_case_in_the_window(stores: Stores) -> None:
     store = stores.contacts
-    store.open_case("cus_a", "case_1", T0, T0 - WINDOW)
-    at = T0 + timedelta(days=2)
-    assert store.continue_case("cus_a", "case_1", at, at - WINDOW) is None
-    wrong = store.continue_case("cus_a", "case_9", at, at - WINDOW)
-    assert wrong is not None and (wrong.case_id, wrong.last_activity) == ("case_1", at)
-    too_late = at + timedelta(days=8)
-    assert store.continue_case("cus_a", "case_1", too_late, too_late - WINDOW) is not None
-    missing = store.continue_case("cus_nobody", "case_1", at, at - WINDOW)
+    store.open_case("cus_a", "case_1", at(T0), T0 - WINDOW)
+    two_days = T0 + timedelta(days=2)
+    assert store.continue_case("cus_a", "case_1", at(two_days), two_days - WINDOW) is None
+    wrong = store.continue_case("cus_a", "case_9", at(two_days), two_days - WINDOW)
+    assert wrong is not None and (wrong.case_id, wrong.last_activity) == ("case_1", two_days)
+    too_late = two_days + timedelta(days=8)
+    assert store.continue_case("cus_a", "case_1", at(too_late), too_late - WINDOW) is not None
+    missing = store.continue_case("cus_nobody", "case_1", at(two_days), two_days - WINDOW)
     assert missing is not None and missing.case_id is None
 
 
-def test_following_a_thread_never_moves_the_activity_back(stores: Stores) -> None:
+def test_a_contact_older_than_the_latest_one_recorded_moves_nothing_and_learns_it_is_late(stores: Stores) -> None:
     store = stores.contacts
-    store.open_case("cus_a", "case_2", T0 + timedelta(days=1), T0 - WINDOW)
-    store.follow_thread("cus_a", "case_1", T0)  # older than the active case: ignored
-    at = T0 + timedelta(days=2)
-    active = store.open_case("cus_a", "case_x", at, at - WINDOW)
-    assert active is not None and active.case_id == "case_2"
-    store.follow_thread("cus_a", "case_1", at)
-    active = store.open_case("cus_a", "case_x", at, at - WINDOW)
+    day = T0 + timedelta(days=1)
+    store.open_case("cus_a", "case_2", at(day), T0 - WINDOW)
+    for refused in (
+        store.follow_thread("cus_a", "case_1", at(T0)),
+        store.continue_case("cus_a", "case_2", at(T0), T0 - WINDOW),
+        store.open_case("cus_a", "case_1", at(T0), T0 - WINDOW),
+    ):
+        assert refused is not None and refused.case_id == "case_2" and refused.is_late(T0)
+    two_days = T0 + timedelta(days=2)
+    assert store.follow_thread("cus_a", "case_1", at(two_days)) is None
+    active = store.open_case("cus_a", "case_x", at(two_days), two_days - WINDOW)
     assert active is not None and active.case_id == "case_1"
+    profile = store.profile("cus_a")
+    assert profile is not None and (profile.latest_contact, profile.active_case_id) == (
+        at(two_days).contact_id,
+        "case_1",
+    )
+
+
+def test_the_late_path_moves_contacts_retires_cases_and_sets_the_active_case_under_conditions(stores: Stores) -> None:
+    store = stores.contacts
+    first, second = at(T0), at(T0 + timedelta(hours=1))
+    opened = CaseRecord(
+        case_id="case_1",
+        customer_id="cus_a",
+        reference=minted.case_reference("case_1"),
+        status=CaseStatus.OPEN,
+        opened_at=T0,
+        opened_by=first.contact_id,
+        channel=first.channel,
+    )
+    link = {
+        "customer_id": "cus_a",
+        "case_id": "case_1",
+        "link": Link(rule=LinkRule.NEW_CASE, evidence="", customer_evidence=""),
+    }
+    for stored in (first, second):
+        store.save(stored.model_copy(update=link), LinkWrites(opened_case=opened if stored is first else None))
+    store.open_case("cus_a", "case_1", second, T0 - WINDOW)
+
+    recent = store.recent_contacts(["cus_a"], T0)
+    assert [s.contact.contact_id for s in recent] == [first.contact_id, second.contact_id]
+    assert store.recent_contacts(["cus_a"], T0 + timedelta(minutes=30))[0].contact.contact_id == second.contact_id
+    assert set(store.cases_of(["case_1", "case_none"])) == {"case_1"}
+
+    moved = second.model_copy(update={**link, "case_id": "case_2"})
+    with pytest.raises(ConditionFailed):
+        store.relink(moved, LinkWrites(), was="case_9")
+    store.relink(moved, LinkWrites(), was="case_1")
+    assert store.recent_contacts(["cus_a"], T0)[1].contact.case_id == "case_2"
+    store.retire_case("case_1", into="case_2")
+    store.retire_case("case_1", into="case_2")  # repeated: done already
+    with pytest.raises(ConditionFailed):
+        store.retire_case("case_1", into="case_3")
+    assert store.cases_of(["case_1"])["case_1"].merged_into == "case_2"
+
+    seen = store.profile("cus_a")
+    assert seen is not None
+    stale = replace(seen, latest_contact="someone-else")
+    with pytest.raises(ConditionFailed):
+        store.set_active(
+            "cus_a", stale, ("case_2", T0 + timedelta(hours=1)), (T0 + timedelta(hours=1), second.contact_id)
+        )
+    store.set_active("cus_a", seen, ("case_2", T0 + timedelta(hours=1)), (T0 + timedelta(hours=1), second.contact_id))
+    after = store.profile("cus_a")
+    assert after is not None and after.active_case_id == "case_2"
 
 
 def test_a_saved_contact_is_found_by_its_marker_keys_and_hint(stores: Stores) -> None:
@@ -168,7 +232,7 @@ def test_a_call_is_claimed_once_and_written_only_on_the_version_read(stores: Sto
 def test_merge_writes_fail_unless_what_they_read_still_holds(stores: Stores) -> None:
     identity, store = stores.identity, stores.contacts
     for customer, case in (("cus_a", "case_a"), ("cus_b", "case_b")):
-        store.open_case(customer, case, T0, T0 - WINDOW)
+        store.open_case(customer, case, at(T0), T0 - WINDOW)
     ann = contact().sender.identifiers[0]
     store.claim_identifier(ann, "cus_b", contact())
 
@@ -177,7 +241,7 @@ def test_merge_writes_fail_unless_what_they_read_still_holds(stores: Stores) -> 
         identity.mark_merged("cus_b", "cus_a", "mrg_2")
     merged = identity.profile("cus_b")
     assert merged is not None and merged.merged_into == "cus_a"
-    assert store.open_case("cus_b", "case_x", T0 + timedelta(days=9), T0) is not None  # merged: refused
+    assert store.open_case("cus_b", "case_x", at(T0 + timedelta(days=9)), T0) is not None  # merged: refused
 
     identity.repoint(ann, "cus_b", "cus_a", "mrg_1")
     with pytest.raises(ConditionFailed):

@@ -29,9 +29,10 @@ LINKING_RULES = (
     "shared.linking.suggestions",
     "shared.linking.merge_plan",
     "shared.linking.decision",
+    "shared.linking.timeline",
     "shared.linking.ports",
 )
-LINKING_USE_CASES = ("shared.linking.processor", "shared.linking.merging")
+LINKING_USE_CASES = ("shared.linking.processor", "shared.linking.linker", "shared.linking.merging")
 
 # Module prefix → what it may import from our own packages. The longest matching prefix applies.
 MAY_IMPORT: dict[str, tuple[str, ...]] = {

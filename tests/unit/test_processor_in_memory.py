@@ -118,7 +118,7 @@ def test_a_number_another_processor_just_claimed_joins_that_customer_and_case(
     racer = "cus_racer"
     racer_contact = sms_contact("SMx", ANN, at=T0)
     store.claim_identifier(racer_contact.sender.identifiers[0], racer, racer_contact)
-    store.open_case(racer, "case_racer", T0, T0 - timedelta(days=7))
+    store.open_case(racer, "case_racer", racer_contact, T0 - timedelta(days=7))
 
     contact = sms_contact("SM1", ANN, at=T0 + timedelta(minutes=1))
     processor.process(contact)

@@ -7,7 +7,7 @@ from the provider's message id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,13 +32,17 @@ from shared.adapters.dynamo.table import CASE_INDEX, CUSTOMER_INDEX
 from shared.adapters.dynamo.table_client import Item, TableClient, dump, is_condition_failure, load
 from shared.model import minted, thread_keys
 from shared.model.contact import Contact, Identifier
+from shared.model.failures import ConditionFailed
 from shared.model.records import (
     ActiveCase,
     CaseRecord,
+    CaseStatus,
     CustomerRecord,
     IdentityRecord,
     LinkWrites,
     Lookup,
+    Profile,
+    StoredContact,
     VersionedContact,
 )
 from shared.model.times import sortable_time
@@ -197,39 +201,55 @@ class DynamoStore(TableClient):
         )
         return int(response.get("Count", 0))
 
-    def continue_case(self, customer_id: str, case_id: str, at: datetime, window_start: datetime) -> ActiveCase | None:
-        """Move the active case's last activity to `at`. None when done, else the profile as it is."""
+    # The profile's active case moves only under a condition, and only forward in provider time:
+    # `latest_at` is the newest contact that moved it, and an older one fails the condition (it is late).
+    _IN_TIME = "(attribute_not_exists(latest_at) OR latest_at <= :at) AND attribute_not_exists(merged_into)"
+    _MOVED = "latest_at = :at, latest_contact = :contact"
+
+    def continue_case(
+        self, customer_id: str, case_id: str, contact: Contact, window_start: datetime
+    ) -> ActiveCase | None:
+        """Move the active case's last activity to the contact's time. None when done, else the profile as it is."""
         return self._update_profile(
             customer_id,
-            update="SET active_case_at = :at",
-            condition=(
-                "active_case_id = :case AND active_case_at BETWEEN :window_start AND :at"
-                " AND attribute_not_exists(merged_into)"
-            ),
+            update=f"SET active_case_at = :at, {self._MOVED}",
+            condition=f"active_case_id = :case AND active_case_at BETWEEN :window_start AND :at AND {self._IN_TIME}",
             values={
                 ":case": case_id,
-                ":at": sortable_time(at),
+                ":at": sortable_time(contact.occurred_at),
                 ":window_start": sortable_time(window_start),
+                ":contact": contact.contact_id,
             },
         )
 
-    def open_case(self, customer_id: str, case_id: str, at: datetime, window_start: datetime) -> ActiveCase | None:
+    def keep_case(self, customer_id: str, case_id: str, contact: Contact) -> ActiveCase | None:
+        """Join the active case whose activity is already later than the contact (an agent reopened it, a merge
+        chose it), without moving it back in time. None when done, else the profile as it is."""
+        return self._update_profile(
+            customer_id,
+            update=f"SET {self._MOVED}",
+            condition=f"active_case_id = :case AND active_case_at > :at AND {self._IN_TIME}",
+            values={":case": case_id, ":at": sortable_time(contact.occurred_at), ":contact": contact.contact_id},
+        )
+
+    def open_case(self, customer_id: str, case_id: str, contact: Contact, window_start: datetime) -> ActiveCase | None:
         """Make `case_id` the active case unless an open case is still in the window."""
         return self._update_profile(
             customer_id,
             update=(
-                "SET active_case_id = :case, active_case_at = :at, "
+                f"SET active_case_id = :case, active_case_at = :at, {self._MOVED}, "
                 "created_at = if_not_exists(created_at, :at), #status = if_not_exists(#status, :active)"
             ),
             condition=(
                 "(attribute_not_exists(active_case_id) OR active_case_at < :window_start OR active_case_id = :case)"
-                " AND attribute_not_exists(merged_into)"
+                f" AND {self._IN_TIME}"
             ),
             values={
                 ":case": case_id,
-                ":at": sortable_time(at),
+                ":at": sortable_time(contact.occurred_at),
                 ":window_start": sortable_time(window_start),
                 ":active": "active",
+                ":contact": contact.contact_id,
             },
             names={"#status": "status"},
         )
@@ -244,20 +264,160 @@ class DynamoStore(TableClient):
             ExpressionAttributeValues=dump({":at": sortable_time(at), ":on": "active"}),
         )
 
-    def follow_thread(self, customer_id: str, case_id: str, at: datetime) -> None:
-        """A reply on a case's thread makes that case the customer's most recently active one."""
-        self._update_profile(
+    def follow_thread(self, customer_id: str, case_id: str, contact: Contact) -> ActiveCase | None:
+        """A reply on a case's thread makes that case the customer's most recently active one (None when done)."""
+        return self._update_profile(
             customer_id,
             update=(
-                "SET active_case_id = :case, active_case_at = :at, "
+                f"SET active_case_id = :case, active_case_at = :at, {self._MOVED}, "
                 "created_at = if_not_exists(created_at, :at), #status = if_not_exists(#status, :active)"
             ),
-            condition=(
-                "(attribute_not_exists(active_case_at) OR active_case_at <= :at) AND attribute_not_exists(merged_into)"
-            ),
-            values={":case": case_id, ":at": sortable_time(at), ":active": "active"},
+            condition=self._IN_TIME,
+            values={
+                ":case": case_id,
+                ":at": sortable_time(contact.occurred_at),
+                ":active": "active",
+                ":contact": contact.contact_id,
+            },
             names={"#status": "status"},
         )
+
+    # --- the late path (shared.linking.timeline): rare, so it may take several round trips ---------------------
+
+    def profile(self, customer_id: str) -> Profile | None:
+        item = self._get(keys.profile(customer_id))
+        return Profile.from_item(customer_id, item) if item else None
+
+    def recent_contacts(self, customer_ids: Sequence[str], since: datetime) -> list[StoredContact]:
+        """Every contact of these customers from `since` on (their GSI1 timelines), with what each linked."""
+        found = []
+        for customer_id in customer_ids:
+            for item in self._between(
+                CUSTOMER_INDEX,
+                keys.customer_partition(customer_id),
+                keys.timeline_sort(since, ""),
+                keys.TIMELINE_PREFIX + "~",
+            ):
+                found.append(StoredContact(versioned_from_item(item).contact, links_from_item(item) or LinkWrites()))
+        return found
+
+    def cases_of(self, case_ids: Iterable[str]) -> dict[str, CaseRecord]:
+        found = self._batch_get([keys.case(case_id) for case_id in case_ids])
+        return {record.case_id: record for record in map(case_from_item, found.values())}
+
+    def relink(self, contact: Contact, writes: LinkWrites, was: str | None) -> None:
+        """Move a stored contact to another case, only if it is still where it was read (else `ConditionFailed`)."""
+        item = contact_item(contact, writes)
+        values: dict[str, Any] = {":contact": item["contact"], ":links": item["links"]}
+        update = "SET contact = :contact, links = :links"
+        if contact.case_id:
+            update += ", case_id = :case, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk"
+            values |= {":case": contact.case_id, ":gsi2pk": item["GSI2PK"], ":gsi2sk": item["GSI2SK"]}
+        else:
+            update += " REMOVE case_id, GSI2PK, GSI2SK"
+        condition = "attribute_not_exists(case_id)" if was is None else "case_id = :was"
+        if was is not None:
+            values[":was"] = was
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=dump(keys.contact(contact.contact_id)),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=dump(values),
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            raise ConditionFailed("CON") from error
+        items = self._link_items(contact, writes.model_copy(update={"hint_identifiers": ()}), with_case=False)
+        if items:
+            self._batch_put(items)
+        if writes.opened_case:
+            self.open_case_record(writes.opened_case)
+
+    def open_case_record(self, record: CaseRecord) -> None:
+        """The record of a case a re-linked contact opens now: written if absent, opened again if it was merged."""
+        self._put_if_absent(case_item(record))
+        self._client.update_item(
+            TableName=self._table,
+            Key=dump(keys.case(record.case_id)),
+            UpdateExpression="SET #status = :open REMOVE merged_into",
+            ConditionExpression="#status = :open OR #status = :merged",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=dump({":open": CaseStatus.OPEN.value, ":merged": CaseStatus.MERGED.value}),
+        )
+
+    def retire_case(self, case_id: str, into: str) -> None:
+        """A case every contact of which joined `into`: marked merged into it, and its reference leads there."""
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=dump(keys.case(case_id)),
+                UpdateExpression="SET #status = :merged, merged_into = :into",
+                ConditionExpression="#status = :open OR (#status = :merged AND merged_into = :into)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=dump(
+                    {":merged": CaseStatus.MERGED.value, ":open": CaseStatus.OPEN.value, ":into": into}
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            raise ConditionFailed("CASE") from error
+        record = case_from_item(load(response["Attributes"]))
+        reference = keys.thread(thread_keys.case_reference(record.reference))
+        self._batch_put([{**reference, "case_id": into, "customer_id": record.customer_id, "by": record.opened_by}])
+
+    def set_active(
+        self,
+        customer_id: str,
+        seen: Profile,
+        active: tuple[str, datetime] | None,
+        latest: tuple[datetime, str] | None,
+        first_seen: datetime | None = None,
+    ) -> None:
+        """The active case a replay decided, only if the profile is still as `seen` (else `ConditionFailed`).
+
+        `first_seen` moves the customer's creation time back to a late contact's: which of two
+        customers is the older (the one a merge keeps) must not depend on arrival order.
+        """
+        values: dict[str, Any] = {}
+        conditions = ["attribute_not_exists(merged_into)"]
+        for name, value in (("latest_contact", seen.latest_contact), ("active_case_id", seen.active_case_id)):
+            if value is None:
+                conditions.append(f"attribute_not_exists({name})")
+            else:
+                conditions.append(f"{name} = :seen_{name}")
+                values[f":seen_{name}"] = value
+        sets, removes = [], []
+        if active is None:
+            removes += ["active_case_id", "active_case_at"]
+        else:
+            sets += ["active_case_id = :case", "active_case_at = :at"]
+            values |= {":case": active[0], ":at": sortable_time(active[1])}
+        if latest is not None:
+            sets += ["latest_at = :latest", "latest_contact = :latest_contact"]
+            values |= {":latest": sortable_time(latest[0]), ":latest_contact": latest[1]}
+        if first_seen is not None and sortable_time(first_seen) < seen.created_at:
+            sets.append("created_at = :first_seen")
+            values[":first_seen"] = sortable_time(first_seen)
+        update = (f"SET {', '.join(sets)} " if sets else "") + (f"REMOVE {', '.join(removes)}" if removes else "")
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": dump(keys.profile(customer_id)),
+            "UpdateExpression": update.strip(),
+            "ConditionExpression": " AND ".join(conditions),
+        }
+        if values:
+            request["ExpressionAttributeValues"] = dump(values)
+        try:
+            self._client.update_item(**request)
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            raise ConditionFailed("CUS") from error
 
     def save(self, contact: Contact, writes: LinkWrites) -> None:
         """The last round trip: the contact (with its links), its marker, and everything it links, in one batch."""

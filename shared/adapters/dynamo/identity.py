@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamo import keys
+from shared.adapters.dynamo.contacts import DynamoStore
 from shared.adapters.dynamo.items import identifier_item
 from shared.adapters.dynamo.table import CUSTOMER_INDEX
-from shared.adapters.dynamo.table_client import Item, TableClient, dump, is_condition_failure
+from shared.adapters.dynamo.table_client import Item, dump, is_condition_failure
 from shared.model.contact import Assurance, Identifier, IdentifierKind
 from shared.model.failures import ConditionFailed
 from shared.model.records import OwnedIdentifier, Profile
@@ -28,12 +29,8 @@ if TYPE_CHECKING:
 MAX_LISTED = 100
 
 
-class DynamoIdentityStore(TableClient):
+class DynamoIdentityStore(DynamoStore):
     # --- reads ----------------------------------------------------------------------------
-
-    def profile(self, customer_id: str) -> Profile | None:
-        item = self._get(keys.profile(customer_id))
-        return Profile.from_item(customer_id, item) if item else None
 
     def identifiers(self, customer_id: str) -> list[OwnedIdentifier]:
         items = self._query_customer(customer_id, keys.IDENTIFIER_LISTING_PREFIX)

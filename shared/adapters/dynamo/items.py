@@ -28,12 +28,14 @@ if TYPE_CHECKING:
 
 def active_case_of(item: Item | None) -> ActiveCase:
     merged_into = item.get("merged_into") if item else None
+    latest = datetime.fromisoformat(item["latest_at"]) if item and item.get("latest_at") else None
     if not item or "active_case_id" not in item:
-        return ActiveCase(case_id=None, last_activity=None, merged_into=merged_into)
+        return ActiveCase(case_id=None, last_activity=None, merged_into=merged_into, latest_at=latest)
     return ActiveCase(
         case_id=item["active_case_id"],
         last_activity=datetime.fromisoformat(item["active_case_at"]),
         merged_into=merged_into,
+        latest_at=latest,
     )
 
 

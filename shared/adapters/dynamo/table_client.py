@@ -7,7 +7,6 @@ page walk is written once.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamo import keys
 from shared.adapters.dynamo.cursors import decode_cursor, encode_cursor
 from shared.adapters.dynamo.table import INDEXES, PARTITION_KEY
-from shared.model.failures import StoreContention
+from shared.model.failures import StoreContention, backoff
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -37,10 +36,6 @@ def dump(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def load(item: Mapping[str, Any]) -> Item:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
-
-
-def backoff(attempt: int) -> None:
-    time.sleep(min(0.05 * 2**attempt, 1.0))
 
 
 def is_condition_failure(error: ClientError) -> bool:
@@ -132,14 +127,25 @@ class TableClient:
 
     def _partition(self, index: str | None, partition: str, prefix: str | None = None) -> Iterator[Item]:
         """Every item of one partition of the table or an index (optionally one sort-key prefix)."""
+        if prefix is None:
+            yield from self._walk(index, partition, "#pk = :pk", {})
+        else:
+            yield from self._walk(index, partition, "#pk = :pk AND begins_with(#sk, :low)", {":low": prefix})
+
+    def _between(self, index: str | None, partition: str, low: str, high: str) -> Iterator[Item]:
+        """The items of one partition whose sort key is between `low` and `high`, in sort-key order."""
+        yield from self._walk(
+            index, partition, "#pk = :pk AND #sk BETWEEN :low AND :high", {":low": low, ":high": high}
+        )
+
+    def _walk(self, index: str | None, partition: str, condition: str, bounds: Mapping[str, str]) -> Iterator[Item]:
         partition_name, sort_name = INDEXES[index] if index else (PARTITION_KEY, "SK")
-        condition = "#pk = :pk" + (" AND begins_with(#sk, :prefix)" if prefix else "")
-        names = {"#pk": partition_name, **({"#sk": sort_name} if prefix else {})}
+        names = {"#pk": partition_name, **({"#sk": sort_name} if bounds else {})}
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": condition,
             "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": dump({":pk": partition, ":prefix": prefix}),
+            "ExpressionAttributeValues": dump({":pk": partition, **bounds}),
         }
         if index:
             request["IndexName"] = index
