@@ -6,7 +6,7 @@ PORT ?= 8080
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
-.PHONY: run serve test unit lint bench journeys schemas openapi synth deploy clean
+.PHONY: run serve test unit faults lint bench journeys schemas openapi synth deploy clean
 
 # Reinstall only when pyproject.toml changes.
 $(VENV)/.installed-%: pyproject.toml
@@ -31,6 +31,10 @@ test: $(VENV)/.installed-dev lint
 ## unit: the fast suite only (pure code and in-memory fakes, no AWS, no sockets); seconds, not minutes
 unit: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n 2 tests/unit
+
+## faults: inject every fault at every DynamoDB call of the scripted workload and print the tally (minutes)
+faults: $(VENV)/.installed-dev
+	$(BIN)/python -m tests.faults
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

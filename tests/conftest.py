@@ -86,3 +86,20 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
         monkeypatch.setenv("THREADLINE_QUEUE_URL", queue_url)
         clear_factories()
         yield Account(dynamodb, sqs, TABLE, queue_url, dlq_url)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from tests.faults import suite as fault_suite
+
+    if not hasattr(session.config, "workerinput"):  # the controller, or a run without workers
+        fault_suite.forget(session.config)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """The fault-injection tally, as `make faults` prints it (tests/component/test_crash_points*.py)."""
+    from tests.faults import suite as fault_suite
+
+    if found := fault_suite.tables(config):
+        terminalreporter.section("crash points (fault injection)")
+        for table in found:
+            terminalreporter.write_line(table)

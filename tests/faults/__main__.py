@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
-from tests.faults.engine import FaultKind, check, summary
-from tests.faults.workload import steps
-
 
 def main(argv: list[str]) -> int:
+    # moto in this process only: a region and fake credentials, never the shell's.
+    os.environ.update(
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        POWERTOOLS_TRACE_DISABLED="true",
+    )
+    os.environ.pop("AWS_PROFILE", None)
+    from tests.faults.engine import FaultKind, check, summary
+    from tests.faults.workload import steps
+
     kinds = [FaultKind[name.upper()] for name in argv] or list(FaultKind)
     started = time.perf_counter()
     tallies = check(steps(), kinds, progress=lambda line: print(line, file=sys.stderr, flush=True))

@@ -211,8 +211,7 @@ def play(world: World, steps: Sequence[Step], fault: Fault | None = None, *, sta
     late: list[Step] = []
     for index in range(start, len(steps)):
         step = steps[index]
-        if late and not step.message:
-            # Requests are synchronisation points: the late message arrives after later messages, before these.
+        if late and any(_holds_back(message, step) for message in late):
             for message in late:
                 _deliver_until_done(world, message)
             late = []
@@ -281,7 +280,8 @@ def canonical(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         kind = item["SK"]
         if kind == "IDN":
             view[f"identifier {item['PK']}"] = (group("customer", survivor(item["customer_id"])), item["assurance"])
-        elif kind == "CASE":
+        elif kind == "CASE" and item["status"] != "merged":
+            # A case a late contact emptied (merged into the case that took its contacts) is only a pointer.
             view[f"case {group('case', item['PK'][5:])}"] = item["status"]
         elif kind == "MERGE":
             pair = (group("customer", survivor(item["surviving_customer_id"])), item["evidence"])
@@ -329,10 +329,15 @@ def violations(items: Sequence[dict[str, Any]]) -> Iterator[str]:
             yield f"identifier {item['PK']} names a customer without a profile"
     for customer, profile in profiles.items():
         active = profile.get("active_case_id")
-        if active and (active not in cases or cases[active]["status"] != "open"):
+        # A merged profile keeps the active case it had, for an undo to give back: only live ones count.
+        if not profile.get("merged_into") and active and (active not in cases or cases[active]["status"] != "open"):
             yield f"customer {customer}'s active case is missing or not open"
-    for case_id in cases:
-        if case_sizes[case_id] == 0:
+    for case_id, case in cases.items():
+        if case["status"] == "merged":
+            # Emptied by a late contact that bridged it to an earlier case: it names where its contacts went.
+            if case.get("merged_into") not in cases:
+                yield f"case {case_id} was merged into a case that does not exist"
+        elif case_sizes[case_id] == 0:
             yield f"case {case_id} has no contacts"
     for item in plain:
         if item["SK"] == "MERGE" and item["state"] in ("applying", "undoing"):
@@ -357,9 +362,15 @@ class Tally:
 
 
 def arrived_late(steps: Sequence[Step], late: int) -> list[Step]:
-    """The order a message redelivered late arrives in: after the messages that followed it, before the next request."""
-    following = next((i for i in range(late + 1, len(steps)) if not steps[i].message), len(steps))
+    """The order a message redelivered late arrives in: after the messages that followed it, before the next
+    request (or the next message that quotes it)."""
+    following = next((i for i in range(late + 1, len(steps)) if _holds_back(steps[late], steps[i])), len(steps))
     return [*steps[:late], *steps[late + 1 : following], steps[late], *steps[following:]]
+
+
+def _holds_back(late: Step, step: Step) -> bool:
+    """Requests are synchronisation points, and a message that quotes the late one cannot come before it."""
+    return not step.message or step.merges or step.label in late.quoted_by
 
 
 def faults_of(kind: FaultKind, per_step: Sequence[Sequence[tuple[str, int]]], steps: Sequence[Step]) -> Iterator[Fault]:

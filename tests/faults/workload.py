@@ -162,10 +162,17 @@ class Step:
     at: datetime
     run: Callable[[Run, datetime], object]
     message: bool = False  # a queued message (SQS redelivers it) rather than a client's request
+    # Steps that exist only because of this one (a reply quotes its Message-ID, a text quotes its case's
+    # reference): a late redelivery of this step still comes before them.
+    quoted_by: tuple[str, ...] = ()
+    # A message that merges customers (an app login) changes history at its wall-clock time, as requests do:
+    # a late redelivery is not moved past it (docs/data-model.md, "Arriving late").
+    merges: bool = False
 
 
-def deliver(label: str, contact: Contact) -> Step:
-    return Step(label, contact.received_at, lambda run, _: run.processor.process(contact), message=True)
+def deliver(label: str, contact: Contact, *, quoted_by: tuple[str, ...] = (), merges: bool = False) -> Step:
+    process: Callable[[Run, datetime], object] = lambda run, _: run.processor.process(contact)  # noqa: E731
+    return Step(label, contact.received_at, process, message=True, quoted_by=quoted_by, merges=merges)
 
 
 def _stored(run: Run, provider: str, message_id: str) -> Contact:
@@ -250,15 +257,20 @@ def steps() -> list[Step]:
     dave_first = sms("SM-dave-1", DAVE, T0 + 3 * day, "I am Ann's husband")
     ann_case_reference = minted.case_reference(minted.case_id(ann_first.contact_id))
     return [
-        deliver("ann-sms-1", ann_first),
+        deliver("ann-sms-1", ann_first, quoted_by=("dave-quotes-ann",)),
         deliver("ann-sms-2", sms("SM-ann-2", ANN, T0 + hour, "Order 4417, it is late")),
         deliver("ann-sms-2-retry", sms("SM-ann-2", ANN, T0 + hour + timedelta(seconds=4), "Order 4417, it is late")),
         deliver("ann-whatsapp", whatsapp("wamid.ann1", ANN.lstrip("+"), T0 + 2 * hour, "Sending a photo")),
         deliver("bob-messenger", messenger("mid.bob1", "psid-bob", T0 + 3 * hour, "My kettle leaks")),
-        deliver("carol-email-1", email("m1@carol.example.org", CAROL, T0 + 4 * hour, text="The lid is broken")),
+        deliver(
+            "carol-email-1",
+            email("m1@carol.example.org", CAROL, T0 + 4 * hour, text="The lid is broken"),
+            quoted_by=("carol-email-2",),
+        ),
         deliver(
             "carol-email-2",
             email("m2@carol.example.org", CAROL, T0 + 5 * hour, in_reply_to="m1@carol.example.org", text="Any news?"),
+            quoted_by=("colleague-reply",),
         ),
         deliver(
             "colleague-reply",
@@ -276,6 +288,7 @@ def steps() -> list[Step]:
         deliver(
             "ann-app-login",
             app_login("evt-ann-1", "acct-ann", T0 + 3 * day + 4 * hour, phone=ANN, email_address=ANN_HOME),
+            merges=True,
         ),
         close("close-ann-case", T0 + 3 * day + 6 * hour, ("twilio", "SM-ann-2")),
         deliver("ann-sms-after-close", sms("SM-ann-3", ANN, T0 + 3 * day + 7 * hour, "One more thing")),
