@@ -76,6 +76,9 @@ class Secret:
     local_default: str  # public on purpose: `threadline serve` and the tests start with no setup
     help: str
     deployed: bool = True  # False: only the local stack reads it (the /v1 API key; deployed, IAM guards /v1)
+    # True: the function writes it back (a rotated OAuth refresh token). Deployed it may PutSecretValue on
+    # this one secret; locally it lives in the embedded Secrets Manager, seeded with `local_default`.
+    writable: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,15 @@ META_VERIFY_TOKEN = Secret(
 )
 X_CONSUMER_SECRET = Secret(
     "X_CONSUMER_SECRET", "dev-x-consumer-secret", "X app consumer secret (CRC and webhook signatures)"
+)
+X_OAUTH2_CLIENT_SECRET = Secret(
+    "X_OAUTH2_CLIENT_SECRET", "dev-x-oauth2-client-secret", "X app OAuth 2.0 client secret (xMode polling)"
+)
+X_OAUTH2_TOKENS = Secret(
+    "X_OAUTH2_TOKENS",
+    "dev-x-refresh-token",
+    "X OAuth 2.0 refresh token of the support account (xMode polling); the poller rotates it",
+    writable=True,
 )
 MAILGUN_SIGNING_KEY = Secret("MAILGUN_SIGNING_KEY", "dev-mailgun-signing-key", "Mailgun HTTP webhook signing key")
 SENDGRID_INBOUND_TOKEN = Secret(

@@ -183,9 +183,8 @@ def parse_mentions(body: bytes, account_id: str, *, received_at: datetime) -> Ti
     lookup = _Lookup(page.includes)
     result = TimelinePage(next_token=page.meta.next_token, resources=_resources(page))
     ours_seen: set[str] = set()
-    ids = []
-    for raw in page.data:
-        ids.append(_item_id(raw))
+    ids = [_item_id(raw) for raw in page.data]
+    for raw in reversed(page.data):  # oldest first, as they happened
         with result.batch.isolated("x.post"):
             tweet = _Tweet.model_validate(raw)
             if tweet.referenced("retweeted"):
@@ -206,10 +205,9 @@ def parse_dm_events(body: bytes, account_id: str, *, received_at: datetime, newe
     page = _Page.model_validate(json_document(body))
     lookup = _Lookup(page.includes)
     result = TimelinePage(next_token=page.meta.next_token, resources=_resources(page))
-    ids = []
-    for raw in page.data:
+    ids = [_item_id(raw) for raw in page.data]
+    for raw in reversed(page.data):  # oldest first, as they happened
         event_id = _item_id(raw)
-        ids.append(event_id)
         if newer_than is not None and event_id is not None and int(event_id) <= int(newer_than):
             result.reached = True  # read by an earlier run
             continue

@@ -29,3 +29,7 @@ class InvalidCursor(ValueError):
 
 class UntrustedUrl(ValueError):
     """A URL we were asked to fetch is not on the host it must be on (an SNS certificate, say)."""
+
+
+class TokenRejected(RuntimeError):
+    """X refused an OAuth 2.0 grant: a used, expired or revoked refresh token, or a wrong client secret."""
