@@ -45,7 +45,8 @@ ENVIRONMENT_HELP: dict[str, str] = {
     "THREADLINE_X_USER_ID": "numeric X user id of the support account the poller reads (local: the sandbox's)",
     "THREADLINE_X_CLIENT_ID": "OAuth 2.0 client id of the X app the poller refreshes tokens with",
     "THREADLINE_X_API_URL": "X API base URL (default https://api.x.com; locally the sandbox, <url>/_sandbox/x)",
-    "THREADLINE_X_PAGE_SIZE": "posts or DM events the poller asks for per request (default 100)",
+    "THREADLINE_X_MENTIONS_PAGE_SIZE": "posts the poller asks for per mentions request (5-100, default 100)",
+    "THREADLINE_X_DM_PAGE_SIZE": "DM events per request (1-100, default 10: a quiet inbox re-reads this many a run)",
     "THREADLINE_X_MAX_PAGES": "most requests per stream and run (default 5): a backlog drains over several runs",
     "THREADLINE_X_MONTHLY_REQUEST_CAP": "most X requests the poller makes in a calendar month (default 100000)",
     "THREADLINE_X_MONTHLY_RESOURCE_CAP": "most posts, DM events, users and media it reads in a month (default 10000)",
@@ -95,7 +96,9 @@ class Settings(BaseModel):
     x_user_id: str = Field(default=LOCAL_X_ACCOUNT_ID, pattern=r"^[0-9]{1,19}$")
     x_client_id: str = Field(default="dev-x-client-id", min_length=1)
     x_api_url: str = Field(default="https://api.x.com", pattern=r"^https?://\S+$")
-    x_page_size: int = Field(default=100, ge=1, le=100)
+    # DM events have no since_id: every run reads the newest page again, so it stays small (docs/channels/x.md).
+    x_mentions_page_size: int = Field(default=100, ge=5, le=100)
+    x_dm_page_size: int = Field(default=10, ge=1, le=100)
     x_max_pages: int = Field(default=5, ge=1, le=50)
     x_monthly_request_cap: int = Field(default=100_000, ge=0)
     x_monthly_resource_cap: int = Field(default=10_000, ge=0)
@@ -136,7 +139,8 @@ class Settings(BaseModel):
             "x_user_id": environ.get("THREADLINE_X_USER_ID"),
             "x_client_id": environ.get("THREADLINE_X_CLIENT_ID"),
             "x_api_url": environ.get("THREADLINE_X_API_URL"),
-            "x_page_size": environ.get("THREADLINE_X_PAGE_SIZE"),
+            "x_mentions_page_size": environ.get("THREADLINE_X_MENTIONS_PAGE_SIZE"),
+            "x_dm_page_size": environ.get("THREADLINE_X_DM_PAGE_SIZE"),
             "x_max_pages": environ.get("THREADLINE_X_MAX_PAGES"),
             "x_monthly_request_cap": environ.get("THREADLINE_X_MONTHLY_REQUEST_CAP"),
             "x_monthly_resource_cap": environ.get("THREADLINE_X_MONTHLY_RESOURCE_CAP"),

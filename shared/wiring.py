@@ -132,6 +132,7 @@ def get_x_poller(*, client_secret: str, token_secret: str) -> XPoller:
     from shared.adapters.dynamo.x_polling import DynamoXPollingStore
     from shared.adapters.token_vault import SecretsManagerTokenVault
     from shared.adapters.x_api import XApiClient
+    from shared.model.x_polling import Stream
     from shared.polling.poller import PollerSettings, XPoller
     from shared.polling.tokens import AccessTokens
 
@@ -149,7 +150,7 @@ def get_x_poller(*, client_secret: str, token_secret: str) -> XPoller:
     )
     poller_settings = PollerSettings(
         account_id=settings.x_user_id,
-        page_size=settings.x_page_size,
+        page_sizes={Stream.MENTIONS: settings.x_mentions_page_size, Stream.DM_EVENTS: settings.x_dm_page_size},
         max_pages=settings.x_max_pages,
         monthly_request_cap=settings.x_monthly_request_cap,
         monthly_resource_cap=settings.x_monthly_resource_cap,

@@ -152,7 +152,9 @@ class TimelinePage:
     batch: ParsedBatch = field(default_factory=ParsedBatch)
     item_ids: tuple[str, ...] = ()  # every item of `data`, newest first, as X returned them
     next_token: str | None = None
-    resources: int = 0  # posts, DM events, users and media returned: what X bills and caps
+    # Posts, DM events, users and media this page newly brought: what X bills and caps. A DM event read
+    # before (the head of the stream, re-read by every run) is billed at most once a UTC day and not counted.
+    resources: int = 0
     reached: bool = False  # an item at or below `newer_than` was seen: the walk has caught up
 
     @property
@@ -204,8 +206,10 @@ def parse_dm_events(body: bytes, account_id: str, *, received_at: datetime, newe
     """A page of `GET /2/dm_events` (newest first): the events after `newer_than` become contacts."""
     page = _Page.model_validate(json_document(body))
     lookup = _Lookup(page.includes)
-    result = TimelinePage(next_token=page.meta.next_token, resources=_resources(page))
+    result = TimelinePage(next_token=page.meta.next_token)
     ids = [_item_id(raw) for raw in page.data]
+    new = [item_id for item_id in ids if item_id and (newer_than is None or int(item_id) > int(newer_than))]
+    result.resources = len(new) + _included(page) if new else 0
     for raw in reversed(page.data):  # oldest first, as they happened
         event_id = _item_id(raw)
         if newer_than is not None and event_id is not None and int(event_id) <= int(newer_than):
@@ -292,8 +296,12 @@ def _item_id(raw: object) -> str | None:
 
 
 def _resources(page: _Page) -> int:
+    return len(page.data) + _included(page)
+
+
+def _included(page: _Page) -> int:
     includes = page.includes
-    return len(page.data) + len(includes.users) + len(includes.tweets) + len(includes.media)
+    return len(includes.users) + len(includes.tweets) + len(includes.media)
 
 
 def _readable(model: type[Any], items: list[object]) -> list[Any]:

@@ -11,9 +11,10 @@ same cursor; the second write fails and that run stops (docs/channels/x.md).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, NoReturn
 
 from shared.ingest.app import ContactQueue, enqueue_batch
@@ -29,7 +30,10 @@ from shared.polling.walk import STREAMS, StreamSpec
 @dataclass(frozen=True)
 class PollerSettings:
     account_id: str
-    page_size: int = 100
+    # Per stream: mentions come filtered by since_id, DM events do not (every run re-reads their newest page).
+    page_sizes: Mapping[Stream, int] = field(
+        default_factory=lambda: MappingProxyType({Stream.MENTIONS: 100, Stream.DM_EVENTS: 10})
+    )
     max_pages: int = 5  # per stream and run: a backlog drains over a few runs, never in one burst
     monthly_request_cap: int = 100_000
     monthly_resource_cap: int = 10_000
@@ -148,7 +152,10 @@ class XPoller:
         return cursor
 
     def _request(self, spec: StreamSpec, cursor: StreamCursor, token: _RunToken) -> ApiAnswer:
-        path, query = spec.path(self._settings.account_id), spec.query_for(cursor, self._settings.page_size)
+        path, query = (
+            spec.path(self._settings.account_id),
+            spec.query_for(cursor, self._settings.page_sizes[spec.stream]),
+        )
         answer = self._api.get(path, query, token.get())
         if answer.status == 401:  # expired or revoked early: one refresh, one retry
             answer = self._api.get(path, query, token.renew())

@@ -47,6 +47,7 @@ class StreamSpec:
         return self.path_template.format(account_id=account_id)
 
     def query_for(self, cursor: StreamCursor, page_size: int) -> dict[str, str]:
+        """The request of the cursor's next page (`page_size` kept within what X accepts)."""
         lowest, highest = self.page_sizes
         query = {**self.query, "max_results": str(min(max(page_size, lowest), highest))}
         if self.sends_since_id and cursor.since_id:

@@ -110,6 +110,7 @@ def test_the_poller_has_its_settings_and_no_secret_values(polling: Synthesized) 
     assert variables["THREADLINE_X_CLIENT_ID"] == X_POLLING["clientId"]
     assert variables["THREADLINE_X_API_URL"] == "https://api.x.com"
     assert variables["THREADLINE_X_MONTHLY_REQUEST_CAP"] == "100000"
+    assert variables["THREADLINE_X_DM_PAGE_SIZE"] == "10"  # a quiet inbox re-reads this many events a run
     assert "X_OAUTH2_TOKENS" not in variables and "X_OAUTH2_TOKENS_SECRET_ARN" in variables
 
 

@@ -70,6 +70,12 @@ class Rig:
         return self.x.world.requests.get(endpoint, 0)
 
 
+def small_pages(max_pages: int) -> PollerSettings:
+    return PollerSettings(
+        account_id=ACCOUNT_ID, page_sizes={Stream.MENTIONS: 5, Stream.DM_EVENTS: 5}, max_pages=max_pages
+    )
+
+
 @pytest.fixture
 def rig() -> Rig:
     return Rig()
@@ -92,7 +98,9 @@ def test_the_first_run_reads_the_newest_page_and_later_runs_only_what_is_new(rig
 def test_a_backlog_is_walked_page_by_page_across_runs_without_a_gap(rig: Rig) -> None:
     rig.run()  # the streams start from here
     backlog = [rig.mention(f"mention {n}") for n in range(12)]
-    rig.settings = PollerSettings(account_id=ACCOUNT_ID, page_size=5, max_pages=2)
+    rig.settings = PollerSettings(
+        account_id=ACCOUNT_ID, page_sizes={Stream.MENTIONS: 5, Stream.DM_EVENTS: 5}, max_pages=2
+    )
 
     first = rig.run()
     cursor = rig.store.cursor(ACCOUNT_ID, Stream.MENTIONS)
@@ -242,13 +250,30 @@ def test_a_revoked_grant_stops_polling_cleanly_until_a_new_token_is_stored(rig: 
 def test_a_pagination_token_x_no_longer_knows_restarts_the_walk_from_the_newest(rig: Rig) -> None:
     rig.run()
     backlog = [rig.mention() for _ in range(7)]
-    rig.settings = PollerSettings(account_id=ACCOUNT_ID, page_size=5, max_pages=1)
+    rig.settings = PollerSettings(
+        account_id=ACCOUNT_ID, page_sizes={Stream.MENTIONS: 5, Stream.DM_EVENTS: 5}, max_pages=1
+    )
     rig.run()
     cursor = rig.store.cursor(ACCOUNT_ID, Stream.MENTIONS)
     rig.store.cursors[(ACCOUNT_ID, Stream.MENTIONS)] = replace(cursor, walk_token="!not-a-token!")
 
-    rig.settings = PollerSettings(account_id=ACCOUNT_ID, page_size=5, max_pages=3)
+    rig.settings = PollerSettings(
+        account_id=ACCOUNT_ID, page_sizes={Stream.MENTIONS: 5, Stream.DM_EVENTS: 5}, max_pages=3
+    )
     rig.run()
 
     assert set(rig.queue.provider_ids) >= set(backlog)
     assert rig.store.cursor(ACCOUNT_ID, Stream.MENTIONS).since_id == backlog[-1]
+
+
+def test_a_quiet_dm_inbox_is_reread_in_one_small_page_and_counts_nothing_new(rig: Rig) -> None:
+    for n in range(15):
+        rig.dm(f"dm {n}")
+    rig.run()
+    counted = rig.store.budget(ACCOUNT_ID, "2026-03")
+
+    quiet = [rig.run() for _ in range(3)]
+
+    assert [report.streams[Stream.DM_EVENTS].requests for report in quiet] == [1, 1, 1]
+    assert rig.store.budget(ACCOUNT_ID, "2026-03") == (counted[0] + 6, counted[1])  # requests only
+    assert len(rig.queue.provider_ids) == 10  # the first walk read the newest page of 10, and started there

@@ -84,6 +84,8 @@ def test_dm_events_at_or_below_the_cursor_were_read_before_and_end_the_walk() ->
     page = dm_events(fixture("dm_events.json"), newer_than="1801234567890123999")
 
     assert list(by_id(page)) == ["1801234567890124000"]
+    assert page.resources == 1 + 2 + 2  # the new event and the page's users and media; not the two read before
+    assert dm_events(fixture("dm_events.json"), newer_than="1801234567890124000").resources == 0
     assert page.reached
     assert page.newest_id == "1801234567890124000"
     assert page.next_token == "18LAA581J5II7LA00C00"
