@@ -11,6 +11,16 @@ from shared.observability import logger, metrics, tracer
 from shared.polling.poller import PollReport
 from shared.wiring import get_x_poller
 
+# Streams that did not catch up this run, and why (docs/channels/x.md, "Metrics and alarms").
+OUTCOME_METRICS = {
+    "rate_limited": "XPollRateLimited",
+    "backing_off": "XPollBackingOff",
+    "budget_exhausted": "XPollBudgetExhausted",
+    "overlapped": "XPollOverlapped",
+    "refused": "XPollRefused",
+    "unavailable": "XPollUnavailable",
+}
+
 
 def publish(report: PollReport) -> None:
     """The metrics the stack's alarms watch: a stalled stream, a refused grant (infra/cdk/monitoring.py)."""
@@ -18,10 +28,10 @@ def publish(report: PollReport) -> None:
     metrics.add_metric(name="XAuthRevoked", unit="Count", value=int(report.revoked))
     if report.lag_s is not None:
         metrics.add_metric(name="XPollLagSeconds", unit="Seconds", value=report.lag_s)
-    for outcome in ("rate_limited", "backing_off", "budget_exhausted", "overlapped", "refused"):
+    for outcome, name in OUTCOME_METRICS.items():
         hits = sum(1 for stream in report.streams.values() if stream.outcome == outcome)
         if hits:
-            metrics.add_metric(name=f"XPoll_{outcome}", unit="Count", value=hits)
+            metrics.add_metric(name=name, unit="Count", value=hits)
 
 
 @logger.inject_lambda_context

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, NoReturn
@@ -41,7 +41,8 @@ class PollerSettings:
 
 @dataclass
 class StreamReport:
-    outcome: str = "caught_up"  # caught_up, walking, rate_limited, backing_off, budget_exhausted, overlapped, refused
+    # caught_up, walking, rate_limited, backing_off, budget_exhausted, overlapped, refused, unavailable, revoked
+    outcome: str = "caught_up"
     requests: int = 0
     queued: int = 0
     lag_s: float | None = None  # since the stream was last caught up
@@ -62,10 +63,7 @@ class PollReport:
         return max(lags, default=None)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "revoked": self.revoked,
-            "streams": {stream.value: report.__dict__ for stream, report in self.streams.items()},
-        }
+        return {"revoked": self.revoked, "streams": {stream.value: asdict(r) for stream, r in self.streams.items()}}
 
 
 class _RunToken:
@@ -111,18 +109,19 @@ class XPoller:
         token = _RunToken(self._tokens, now, state.revoked_token_version)
         report = PollReport()
         for spec in STREAMS:
-            stream_report = report.streams.setdefault(spec.stream, StreamReport(outcome="revoked"))
+            stream_report = report.streams.setdefault(spec.stream, StreamReport())
             cursor = state.cursor(spec.stream)
-            if not report.revoked:
-                try:
-                    cursor = self._walk(spec, cursor, token, now, stream_report)
-                except AuthRevoked:
-                    report.revoked = True  # and no other stream asks X again with the same grant
-                    stream_report.outcome = "revoked"
-                except DependencyUnavailable:
-                    # X, the vault or the queue did not answer: the cursor stays, the next run retries.
-                    logger.warning("x poll interrupted", extra={"stream": spec.stream.value})
-                    stream_report.outcome = "unavailable"
+            try:
+                if report.revoked:
+                    raise AuthRevoked("an earlier stream of this run found the grant refused")
+                cursor = self._walk(spec, cursor, token, now, stream_report)
+            except AuthRevoked:
+                report.revoked = True  # and no other stream asks X again with the same grant
+                stream_report.outcome = "revoked"
+            except DependencyUnavailable:
+                # X, the vault or the queue did not answer: the cursor stays, the next run retries.
+                logger.warning("x poll interrupted", extra={"stream": spec.stream.value})
+                stream_report.outcome = "unavailable"
             lag = walk.lag(cursor, now)
             stream_report.lag_s = lag.total_seconds() if lag is not None else None
         return report

@@ -6,6 +6,7 @@ under one contact id; the rotated refresh token lands in Secrets Manager.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -78,13 +79,29 @@ def test_a_polled_mention_is_stored_and_the_rotated_refresh_token_kept(aws: Acco
     assert tokens.access_token is not None
 
 
-def test_a_refused_grant_is_reported_and_polling_stops(aws: Account, sandbox: XSandbox) -> None:
+def published_metrics(output: str) -> dict[str, float]:
+    """The EMF lines Powertools printed: metric name → value (the stack's alarms read these names)."""
+    values: dict[str, float] = {}
+    for line in output.splitlines():
+        if '"_aws"' in line:
+            document = json.loads(line)
+            for definition in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                value = document[definition["Name"]]
+                values[definition["Name"]] = sum(value) if isinstance(value, list) else value
+    return values
+
+
+def test_a_refused_grant_is_reported_and_polling_stops(
+    aws: Account, sandbox: XSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
     sandbox.world.revoke()
 
     first = x_poller({"schedule": "x_poller"}, FakeContext())
+    metrics = published_metrics(capsys.readouterr().out)
     asked = dict(sandbox.world.requests)
     second = x_poller({"schedule": "x_poller"}, FakeContext())
 
     assert first["revoked"] and second["revoked"]
     assert sandbox.world.requests == asked
     assert second["streams"]["mentions"]["outcome"] == "revoked"
+    assert metrics["XAuthRevoked"] == 1  # infra/cdk/x_polling.py alarms on it

@@ -11,7 +11,7 @@ once a window is spent. Shapes follow X's OpenAPI document (xdevplatform/xdk).
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -54,7 +54,9 @@ class XSandbox:
 
     # --- the shared checks of a read ----------------------------------------------------------
 
-    def _read(self, request: HttpRequest, endpoint: str, answer: Any) -> HttpResponse:
+    def _read(
+        self, request: HttpRequest, endpoint: str, answer: Callable[[dict[str, str]], dict[str, Any]]
+    ) -> HttpResponse:
         bearer = (request.header("authorization") or "").removeprefix("Bearer ").strip()
         if not bearer or self.world.user_of(bearer) is None:
             return _problem(401, "Unauthorized", "about:blank", "Unauthorized")
