@@ -22,7 +22,8 @@ from infra.local.pollers import Poller, SourceInjector, local_kind, start_poller
 from infra.local.samples.ses import LOCAL_TEST_PEM, write_test_certificate
 from infra.local.sandbox import Sandboxes
 from infra.local.server import LocalGateway, bind_server
-from infra.topology import FunctionSpec, enabled_functions
+from infra.local.timer import interval_s
+from infra.topology import FunctionSpec, Source, enabled_functions
 from shared.config import clear_caches
 
 log = logging.getLogger("threadline.local")
@@ -169,7 +170,7 @@ class LocalRuntime:
             kind = local_kind(spec)
             if spec.source is not None and kind is not None:
                 how = {
-                    "poll": "polled",
+                    "poll": f"timer, every {interval_s():g} s" if spec.source is Source.SCHEDULE else "polled",
                     "inject": f"POST {self.url}/_local/inject/{spec.source.value}",
                     "http": "posted to its route",
                 }[kind.local_mode]

@@ -66,6 +66,9 @@ class ScheduleTimer:
                 self._busy = False
 
 
+def interval_s() -> float:
+    return float(os.environ.get("THREADLINE_LOCAL_SCHEDULE_SECONDS") or DEFAULT_INTERVAL_S)
+
+
 def schedule(spec: FunctionSpec, invoker: FunctionInvoker, resources: LocalResources) -> ScheduleTimer:
-    interval = float(os.environ.get("THREADLINE_LOCAL_SCHEDULE_SECONDS") or DEFAULT_INTERVAL_S)
-    return ScheduleTimer(spec, invoker, interval)
+    return ScheduleTimer(spec, invoker, interval_s())
