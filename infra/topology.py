@@ -26,6 +26,7 @@ class Source(Enum):
     EUM_SMS_TOPIC = "eum_sms_topic"  # AWS End User Messaging inbound SMS on an SNS topic
     TABLE_STREAM = "table_stream"  # the table's DynamoDB stream (events for CRM sync)
     SES_RECEIPT_TOPIC = "ses_receipt_topic"  # SES receipt notifications, delivered by SNS over HTTPS to a route
+    SCHEDULE = "schedule"  # a fixed rate: EventBridge Scheduler deployed, a timer thread locally
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ SOURCE_KINDS: dict[Source, SourceKind] = {
         "infra.cdk.sources:attach_eum_sms_topic", "inject", "infra.local.source_events:sns_events", "eum"
     ),
     Source.SES_RECEIPT_TOPIC: SourceKind("infra.cdk.sources:attach_ses_receipt_topic", "http"),
+    Source.SCHEDULE: SourceKind("infra.cdk.schedules:attach_schedule", "poll", "infra.local.timer:schedule"),
 }
 
 
@@ -76,6 +78,9 @@ class Secret:
     local_default: str  # public on purpose: `threadline serve` and the tests start with no setup
     help: str
     deployed: bool = True  # False: only the local stack reads it (the /v1 API key; deployed, IAM guards /v1)
+    # True: the function writes it back (a rotated OAuth refresh token). Deployed it may PutSecretValue on
+    # this one secret; locally it lives in the embedded Secrets Manager, seeded with `local_default`.
+    writable: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,8 @@ class Sample:
 
     name: str
     builder: str  # `module:function`, taking `SampleOptions` and answering a `SignedRequest`
+    # `threadline send <name> --mode polling`: the same message, put into the provider's sandbox for a poller.
+    polled: str | None = None
 
 
 class Access(Enum):
@@ -95,6 +102,7 @@ class Access(Enum):
     MAIL_BUCKET_READ = "mail_bucket_read"  # raw inbound email that SES stored in S3
     MAIL_BUCKET_WRITE = "mail_bucket_write"  # attachment bytes, kept out of DynamoDB
     EVENT_BUS_PUT = "event_bus_put"  # publish CRM sync events
+    X_POLLING_STATE = "x_polling_state"  # the X poller's own items (XPOLL# partitions) and nothing else of the table
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,7 @@ class FunctionSpec:
     channel: str | None = None  # a webhook of a channel that cdk.json may disable
     provider: Provider | None = None  # the `Contact.provider` of what it receives
     samples: tuple[Sample, ...] = ()
+    schedule_minutes: int | None = None  # Source.SCHEDULE: the default rate (cdk.json may change it)
     memory_mb: int = 256
     timeout_s: int = 10
     extra_env: tuple[tuple[str, str], ...] = field(default=())
@@ -142,6 +151,15 @@ META_VERIFY_TOKEN = Secret(
 )
 X_CONSUMER_SECRET = Secret(
     "X_CONSUMER_SECRET", "dev-x-consumer-secret", "X app consumer secret (CRC and webhook signatures)"
+)
+X_OAUTH2_CLIENT_SECRET = Secret(
+    "X_OAUTH2_CLIENT_SECRET", "dev-x-oauth2-client-secret", "X app OAuth 2.0 client secret (xMode polling)"
+)
+X_OAUTH2_TOKENS = Secret(
+    "X_OAUTH2_TOKENS",
+    "dev-x-refresh-token",
+    "X OAuth 2.0 refresh token of the support account (xMode polling); the poller rotates it",
+    writable=True,
 )
 MAILGUN_SIGNING_KEY = Secret("MAILGUN_SIGNING_KEY", "dev-mailgun-signing-key", "Mailgun HTTP webhook signing key")
 SENDGRID_INBOUND_TOKEN = Secret(
@@ -215,9 +233,24 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         channel="x",
         provider=Provider.X,
         samples=(
-            Sample("x-dm", "infra.local.samples.x:build_dm"),
-            Sample("x-mention", "infra.local.samples.x:build_mention"),
+            Sample("x-dm", "infra.local.samples.x:build_dm", polled="infra.local.samples.x:dm_in_sandbox"),
+            Sample(
+                "x-mention", "infra.local.samples.x:build_mention", polled="infra.local.samples.x:mention_in_sandbox"
+            ),
         ),
+    ),
+    # xMode polling: X API v2 read on a schedule where X sells no webhooks (docs/channels/x.md).
+    FunctionSpec(
+        name="x_poller",
+        description="Reads X mentions and DMs through X API v2 on a schedule (xMode polling)",
+        source=Source.SCHEDULE,
+        schedule_minutes=1,
+        access=frozenset({Access.QUEUE_SEND, Access.X_POLLING_STATE}),
+        secrets=(X_OAUTH2_CLIENT_SECRET, X_OAUTH2_TOKENS),
+        channel="x_polling",
+        provider=Provider.X,
+        # Below the schedule's minute, so one run ends before the next begins.
+        timeout_s=50,
     ),
     FunctionSpec(
         name="twilio_voice",
@@ -311,9 +344,23 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 )
 
 
-def enabled_functions(disabled_channels: frozenset[str] = frozenset()) -> tuple[FunctionSpec, ...]:
+XMode = Literal["webhook", "polling", "both", "off"]
+# How X reaches us (cdk.json `xMode`, THREADLINE_X_MODE locally): the channels each mode builds.
+# `both` runs the two during a migration; a post or DM either brings is stored once.
+X_MODE_CHANNELS: dict[str, frozenset[str]] = {
+    "webhook": frozenset({"x"}),
+    "polling": frozenset({"x_polling"}),
+    "both": frozenset({"x", "x_polling"}),
+    "off": frozenset(),
+}
+
+
+def enabled_functions(
+    disabled_channels: frozenset[str] = frozenset(), x_mode: XMode = "webhook"
+) -> tuple[FunctionSpec, ...]:
     """The functions to build: a disabled channel has no function and no route."""
-    return tuple(spec for spec in FUNCTIONS if spec.channel is None or spec.channel not in disabled_channels)
+    disabled = disabled_channels | (X_MODE_CHANNELS["both"] - X_MODE_CHANNELS[x_mode])
+    return tuple(spec for spec in FUNCTIONS if spec.channel is None or spec.channel not in disabled)
 
 
 def secrets(functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> dict[str, Secret]:

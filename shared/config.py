@@ -41,7 +41,19 @@ ENVIRONMENT_HELP: dict[str, str] = {
     "THREADLINE_SES_TOPIC_ARNS": "comma-separated SNS topic ARNs the SES webhook accepts (default: the dev topic)",
     "THREADLINE_MAX_EMAIL_BYTES": "largest inbound email (and email webhook body) accepted (default 10485760)",
     "SNS_TEST_CERT_PEM": "PEM file trusted for SNS signatures instead of AWS's (local only, never on Lambda)",
+    "THREADLINE_X_MODE": "how X reaches us: webhook (default), polling, both (a migration) or off (local runtime)",
+    "THREADLINE_X_USER_ID": "numeric X user id of the support account the poller reads (local: the sandbox's)",
+    "THREADLINE_X_CLIENT_ID": "OAuth 2.0 client id of the X app the poller refreshes tokens with",
+    "THREADLINE_X_API_URL": "X API base URL (default https://api.x.com; locally the sandbox, <url>/_sandbox/x)",
+    "THREADLINE_X_MENTIONS_PAGE_SIZE": "posts the poller asks for per mentions request (5-100, default 100)",
+    "THREADLINE_X_DM_PAGE_SIZE": "DM events per request (1-100, default 10: a quiet inbox re-reads this many a run)",
+    "THREADLINE_X_MAX_PAGES": "most requests per stream and run (default 5): a backlog drains over several runs",
+    "THREADLINE_X_MONTHLY_REQUEST_CAP": "most X requests the poller makes in a calendar month (default 100000)",
+    "THREADLINE_X_MONTHLY_RESOURCE_CAP": "most posts, DM events, users and media it reads in a month (default 10000)",
+    "THREADLINE_LOCAL_SCHEDULE_SECONDS": "how often scheduled functions (the X poller) run locally (default 5)",
 }
+
+LOCAL_X_ACCOUNT_ID = "1478523690147852369"  # the sandbox's support account (infra/local/sandbox/x_state.py)
 
 DEFAULT_IDENTIFIER_LIMITS: dict[str, int] = {"phone": 5, "email": 10}
 
@@ -80,6 +92,16 @@ class Settings(BaseModel):
     ses_topic_arns: frozenset[str] = frozenset({DEV_SES_TOPIC_ARN})
     max_email_bytes: int = Field(default=10_485_760, gt=0)
     sns_test_cert_pem: str | None = None
+    # X polling (docs/channels/x.md); the defaults are the local sandbox's, the stack sets the rest.
+    x_user_id: str = Field(default=LOCAL_X_ACCOUNT_ID, pattern=r"^[0-9]{1,19}$")
+    x_client_id: str = Field(default="dev-x-client-id", min_length=1)
+    x_api_url: str = Field(default="https://api.x.com", pattern=r"^https?://\S+$")
+    # DM events have no since_id: every run reads the newest page again, so it stays small (docs/channels/x.md).
+    x_mentions_page_size: int = Field(default=100, ge=5, le=100)
+    x_dm_page_size: int = Field(default=10, ge=1, le=100)
+    x_max_pages: int = Field(default=5, ge=1, le=50)
+    x_monthly_request_cap: int = Field(default=100_000, ge=0)
+    x_monthly_resource_cap: int = Field(default=10_000, ge=0)
 
     @field_validator("public_url")
     @classmethod
@@ -114,6 +136,14 @@ class Settings(BaseModel):
             "event_bus": environ.get("THREADLINE_EVENT_BUS"),
             "events_file": environ.get("THREADLINE_EVENTS_FILE"),
             "events_post_url": environ.get("THREADLINE_EVENTS_POST_URL"),
+            "x_user_id": environ.get("THREADLINE_X_USER_ID"),
+            "x_client_id": environ.get("THREADLINE_X_CLIENT_ID"),
+            "x_api_url": environ.get("THREADLINE_X_API_URL"),
+            "x_mentions_page_size": environ.get("THREADLINE_X_MENTIONS_PAGE_SIZE"),
+            "x_dm_page_size": environ.get("THREADLINE_X_DM_PAGE_SIZE"),
+            "x_max_pages": environ.get("THREADLINE_X_MAX_PAGES"),
+            "x_monthly_request_cap": environ.get("THREADLINE_X_MONTHLY_REQUEST_CAP"),
+            "x_monthly_resource_cap": environ.get("THREADLINE_X_MONTHLY_RESOURCE_CAP"),
         }
         own = environ.get("THREADLINE_OWN_IDENTIFIERS", "")
         values["own_identifiers"] = frozenset(item.strip() for item in own.split(",") if item.strip())
@@ -166,6 +196,14 @@ def get_secret(name: str) -> str:
     if value is None:
         raise SecretUnavailable(f"{name} is not configured")
     return value
+
+
+def secret_arn(name: str) -> str:
+    """The Secrets Manager ARN of a secret a function writes back (`Secret.writable`); it has no env fallback."""
+    arn = os.environ.get(f"{name}_SECRET_ARN")
+    if not arn:
+        raise SecretUnavailable(f"{name}_SECRET_ARN is not configured")
+    return arn
 
 
 def clear_caches() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-from shared.config import clear_caches, get_settings
+from shared.config import clear_caches, get_secret, get_settings, secret_arn
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from shared.api.queries import Queries
     from shared.linking.merging import Merging
     from shared.linking.processor import ContactProcessor
+    from shared.polling.poller import XPoller
 
 
 def _dynamodb() -> DynamoDBClient:
@@ -123,6 +124,40 @@ def get_event_publisher() -> EventPublisher:
     return JsonLinesPublisher(Path(settings.events_file), settings.events_post_url or None)
 
 
+@functools.cache
+def get_x_poller(*, client_secret: str, token_secret: str) -> XPoller:
+    """The X poller; the handler names the two secrets it reads (the client's, the rotating tokens')."""
+    import boto3
+
+    from shared.adapters.dynamo.x_polling import DynamoXPollingStore
+    from shared.adapters.token_vault import SecretsManagerTokenVault
+    from shared.adapters.x_api import XApiClient
+    from shared.model.x_polling import Stream
+    from shared.polling.poller import PollerSettings, XPoller
+    from shared.polling.tokens import AccessTokens
+
+    settings = get_settings()
+    api = XApiClient(settings.x_api_url)
+    store = DynamoXPollingStore(_dynamodb(), settings.table_name)
+    vault = SecretsManagerTokenVault(boto3.client("secretsmanager"), secret_arn(token_secret))
+    tokens = AccessTokens(
+        vault,
+        api,
+        store,
+        account_id=settings.x_user_id,
+        client_id=settings.x_client_id,
+        client_secret=lambda: get_secret(client_secret),
+    )
+    poller_settings = PollerSettings(
+        account_id=settings.x_user_id,
+        page_sizes={Stream.MENTIONS: settings.x_mentions_page_size, Stream.DM_EVENTS: settings.x_dm_page_size},
+        max_pages=settings.x_max_pages,
+        monthly_request_cap=settings.x_monthly_request_cap,
+        monthly_resource_cap=settings.x_monthly_resource_cap,
+    )
+    return XPoller(api, store, get_ingest_queue, tokens, poller_settings)
+
+
 FACTORIES = (
     get_store,
     get_identity_store,
@@ -135,6 +170,7 @@ FACTORIES = (
     get_mailbox,
     get_sns_endpoint,
     get_event_publisher,
+    get_x_poller,
 )
 
 

@@ -20,6 +20,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 
 from infra.cdk.function import ThreadlineFunction
 from infra.topology import Access
+from shared.adapters.dynamo import keys
 from shared.adapters.dynamo.table import INDEXES
 
 TABLE_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
@@ -29,6 +30,8 @@ TABLE_WRITE_ACTIONS = (
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",  # BatchWriteItem can delete too, so DeleteItem adds no power
 )
+# The X poller reads and writes its own items only: every key it touches starts with XPOLL#.
+X_POLLING_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 MAIL_READ_ACTIONS = ("s3:GetObject",)
 MAIL_WRITE_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")
 
@@ -54,6 +57,14 @@ def grant_access(target: ThreadlineFunction, resources: GrantableResources) -> N
     if Access.TABLE_WRITE in access:
         target.role.add_to_principal_policy(
             iam.PolicyStatement(actions=list(TABLE_WRITE_ACTIONS), resources=[resources.table.table_arn])
+        )
+    if Access.X_POLLING_STATE in access:
+        target.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(X_POLLING_ACTIONS),
+                resources=[resources.table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{keys.X_POLLING_PREFIX}*"]}},
+            )
         )
     if Access.QUEUE_SEND in access:
         resources.ingest_queue.grant_send_messages(target.role)

@@ -46,26 +46,26 @@ class Monitoring(Construct):
         self.alarms: list[cloudwatch.Alarm] = []
 
         for queue in dead_letter_queues:
-            self._alarm(
+            self.alarm(
                 f"{queue.node.id}Waiting",
                 queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
                 threshold=1,
                 description="messages wait in a dead-letter queue: inspect, fix, redrive (docs/deploy.md)",
             )
-        self._alarm(
+        self.alarm(
             "OldestIngestMessage",
             ingest_queue.metric_approximate_age_of_oldest_message(period=Duration.minutes(1), statistic="Maximum"),
             threshold=oldest_message_alarm_seconds,
             description="the processor falls behind: contacts wait in the ingest queue",
         )
         for target in functions:
-            self._alarm(
+            self.alarm(
                 f"{target.spec.name}Errors",
                 target.function.metric_errors(period=PERIOD, statistic="Sum"),
                 threshold=1,
                 description=f"{target.spec.name} failed invocations",
             )
-        self._alarm(
+        self.alarm(
             "Api5xx",
             api.api.metric_server_error(period=PERIOD, statistic="Sum"),
             threshold=1,
@@ -73,7 +73,16 @@ class Monitoring(Construct):
         )
         self.dashboard = self._dashboard(api, ingest_queue, dead_letter_queues, functions)
 
-    def _alarm(self, name: str, metric: cloudwatch.IMetric, *, threshold: float, description: str) -> None:
+    def alarm(
+        self,
+        name: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        description: str,
+        missing_breaches: bool = False,
+    ) -> None:
+        """An alarm to the alarm topic; `missing_breaches` where silence itself is the fault (a stalled poller)."""
         alarm = cloudwatch.Alarm(
             self,
             name,
@@ -83,7 +92,9 @@ class Monitoring(Construct):
             threshold=threshold,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING
+            if missing_breaches
+            else cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         alarm.add_alarm_action(actions.SnsAction(self.alarm_topic))
         alarm.add_ok_action(actions.SnsAction(self.alarm_topic))

@@ -9,12 +9,16 @@ shared/config.py reads the value through Powertools Parameters, cached.
 from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.cdk.function import ThreadlineFunction
 from infra.topology import Secret
+
+# Not `grant_write`: it adds UpdateSecret, which could change the secret's key or description.
+WRITE_ACTIONS = ("secretsmanager:PutSecretValue",)
 
 
 class ChannelSecrets(Construct):
@@ -23,9 +27,14 @@ class ChannelSecrets(Construct):
         self._stage = stage
         self._secrets: dict[str, secretsmanager.Secret] = {}
 
-    def grant_read(self, target: ThreadlineFunction, declared: Secret) -> None:
+    def grant(self, target: ThreadlineFunction, declared: Secret) -> None:
+        """Read, and for a secret the function writes back (a rotated token) PutSecretValue: on this secret only."""
         secret = self.secret(declared)
         secret.grant_read(target.role)
+        if declared.writable:
+            target.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=list(WRITE_ACTIONS), resources=[secret.secret_arn])
+            )
         target.add_environment(f"{declared.name}_SECRET_ARN", secret.secret_arn)
 
     def secret(self, declared: Secret) -> secretsmanager.Secret:
@@ -44,7 +53,8 @@ class ChannelSecrets(Construct):
                     NagPackSuppression(
                         id="AwsSolutions-SMG4",
                         reason="issued by the channel provider (Twilio, Meta, X, ...); rotated in the "
-                        "provider's console, then stored with put-secret-value",
+                        "provider's console, then stored with put-secret-value (X's OAuth refresh token: "
+                        "rotated by the poller itself on every refresh)",
                     )
                 ],
             )

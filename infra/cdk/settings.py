@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from infra.topology import FunctionSpec, XMode
 from shared.model.events import EventType
 
 # The retention values CloudWatch Logs accepts, in the order of aws_logs.RetentionDays.
@@ -91,6 +92,23 @@ class EventDestination(BaseModel):
         return self
 
 
+class XPolling(BaseModel):
+    """`xPolling`: the X account, app and caps of xMode polling (docs/channels/x.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)  # a typo must fail the synth
+
+    user_id: str | None = Field(default=None, alias="userId", pattern=r"^[0-9]{1,19}$")
+    client_id: str | None = Field(default=None, alias="clientId", min_length=1)
+    schedule_minutes: int = Field(default=1, alias="scheduleMinutes", ge=1, le=60)
+    api_url: str = Field(default="https://api.x.com", alias="apiUrl", pattern=r"^https://[^/]+$")
+    mentions_page_size: int = Field(default=100, alias="mentionsPageSize", ge=5, le=100)
+    dm_page_size: int = Field(default=10, alias="dmPageSize", ge=1, le=100)
+    max_pages_per_run: int = Field(default=5, alias="maxPagesPerRun", ge=1, le=50)
+    monthly_request_cap: int = Field(default=100_000, alias="monthlyRequestCap", ge=0)
+    monthly_resource_cap: int = Field(default=10_000, alias="monthlyResourceCap", ge=0)
+    stalled_alarm_minutes: int = Field(default=15, alias="stalledAlarmMinutes", ge=5)
+
+
 class DeploySettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
@@ -117,6 +135,8 @@ class DeploySettings(BaseModel):
     # false: Lambda's active tracing only (the invocation's segments), without Powertools' tracer
     # and the X-Ray SDK it loads: about 150 ms less of each cold start (docs/benchmarks.md).
     sdk_tracing: bool = Field(default=True, alias="sdkTracing")
+    x_mode: XMode = Field(default="webhook", alias="xMode")
+    x_polling: XPolling = Field(default_factory=XPolling, alias="xPolling")
     # false: an empty placeholder layer instead of pip, so synth is hermetic (the infra tests).
     bundle: bool = True
 
@@ -125,7 +145,7 @@ class DeploySettings(BaseModel):
     def _lists(cls, value: object) -> object:
         return _string_list(value)
 
-    @field_validator("event_destination", mode="before")
+    @field_validator("event_destination", "x_polling", mode="before")
     @classmethod
     def _object(cls, value: object) -> object:
         """`-c 'eventDestination={...}'` arrives as a JSON string."""
@@ -144,7 +164,17 @@ class DeploySettings(BaseModel):
             raise ValueError("domainName and certificateArn go together")
         if self.throttle_burst_limit < self.throttle_rate_limit:
             raise ValueError("throttleBurstLimit must be at least throttleRateLimit")
+        if self.x_mode in ("polling", "both") and not (self.x_polling.user_id and self.x_polling.client_id):
+            raise ValueError("xMode polling needs xPolling.userId and xPolling.clientId (docs/channels/x.md)")
         return self
+
+    def schedule_minutes(self, spec: FunctionSpec) -> int:
+        """How often a scheduled function runs: its spec's default, or what cdk.json says for it."""
+        if spec.channel == "x_polling":
+            return self.x_polling.schedule_minutes
+        if spec.schedule_minutes is None:
+            raise ValueError(f"{spec.name} is scheduled but names no rate")
+        return spec.schedule_minutes
 
     @classmethod
     def from_context(cls, lookup: Callable[[str], Any]) -> DeploySettings:

@@ -72,7 +72,7 @@ class EventSources(Construct):
             attach(self, target)
 
     def stream_options(self, target: ThreadlineFunction, name: str) -> _StreamOptions:
-        failures = self._failure_queue(f"{target.spec.name}{name}Failures")
+        failures = self.failure_queue(f"{target.spec.name}{name}Failures")
         return _StreamOptions(
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,
             batch_size=STREAM_BATCH_SIZE,
@@ -83,7 +83,8 @@ class EventSources(Construct):
             on_failure=event_sources.SqsDlq(failures),
         )
 
-    def _failure_queue(self, construct_id: str) -> sqs.Queue:
+    def failure_queue(self, construct_id: str) -> sqs.Queue:
+        """A dead-letter queue for what a source could not deliver; the stack alarms on each one."""
         queue = dead_letter_queue(self, construct_id, fifo=False)
         self.failure_queues.append(queue)
         return queue
@@ -120,7 +121,7 @@ class EventSources(Construct):
                 description="End User Messaging SMS > phone number > two-way SMS: this SNS topic",
             )
         # SNS delivery failures and the function's own failures after Lambda's retries land here.
-        failures = self._failure_queue(f"{target.spec.name}Failures")
+        failures = self.failure_queue(f"{target.spec.name}Failures")
         self._eum_sms_topic.add_subscription(
             subscriptions.LambdaSubscription(target.function, dead_letter_queue=failures)
         )

@@ -22,6 +22,7 @@ from infra.cdk.secrets import ChannelSecrets
 from infra.cdk.settings import LOG_RETENTION_DAYS, DeploySettings
 from infra.cdk.sources import EventSources
 from infra.cdk.storage import ContactTable, MailBucket
+from infra.cdk.x_polling import configure_x_poller
 from infra.topology import Access, FunctionSpec, Source, enabled_functions
 
 MAIL_ACCESS = frozenset({Access.MAIL_BUCKET_READ, Access.MAIL_BUCKET_WRITE})
@@ -44,7 +45,7 @@ class ThreadlineStack(Stack):
         super().__init__(scope, construct_id, description=f"Threadline channel connectors ({settings.stage})", **kwargs)
         Tags.of(self).add("project", "threadline")
         Tags.of(self).add("stage", settings.stage)
-        specs = enabled_functions(settings.disabled_channels)
+        specs = enabled_functions(settings.disabled_channels, settings.x_mode)
         needed = frozenset[Access]().union(*(spec.access for spec in specs))
         ses_enabled = any(spec.source is Source.SES_RECEIPT_TOPIC for spec in specs)
         retention = log_retention(settings.log_retention_days)
@@ -118,7 +119,7 @@ class ThreadlineStack(Stack):
             grant_access(target, resources)
             for secret in spec.secrets:
                 if secret.deployed:
-                    secrets.grant_read(target, secret)
+                    secrets.grant(target, secret)
             self.http.add_function_routes(target)
             self.sources.attach(target)
             self.functions[spec.name] = target
@@ -139,6 +140,9 @@ class ThreadlineStack(Stack):
             functions=list(self.functions.values()),
             oldest_message_alarm_seconds=settings.oldest_message_alarm_seconds,
         )
+        for target in self.functions.values():
+            if target.spec.channel == "x_polling":
+                configure_x_poller(target, settings.x_polling, self.monitoring)
         self._outputs(secrets)
 
     def _event_destination(self, settings: DeploySettings) -> EventDestinationRule | None:

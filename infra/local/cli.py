@@ -102,11 +102,10 @@ def send(args: argparse.Namespace) -> int:
     from infra.local.client import StackClient
     from infra.local.samples import SampleOptions, samples
 
-    registry = samples()
+    registry = samples(args.mode)
     if args.sample not in registry:
-        print(
-            f"threadline send: unknown sample {args.sample!r}; one of: {', '.join(sorted(registry))}", file=sys.stderr
-        )
+        known = ", ".join(sorted(registry))
+        print(f"threadline send: no {args.mode} sample {args.sample!r}; one of: {known}", file=sys.stderr)
         return 2
     options = SampleOptions(
         public_url=args.public_url or args.url,
@@ -183,6 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--message-id", help="provider message id (default: a fresh one; repeat it to test dedupe)"
     )
     send_parser.add_argument("--kind", help="provider-specific variant, e.g. instagram, whatsapp, echo")
+    send_parser.add_argument(
+        "--mode",
+        choices=("webhook", "polling"),
+        default="webhook",
+        help="webhook: post it signed to the webhook (default); polling: put it into the provider's sandbox "
+        "for the poller (x-mention, x-dm with THREADLINE_X_MODE=polling)",
+    )
     send_parser.set_defaults(run=send)
 
     inject_parser = commands.add_parser("inject", help="feed a stream record to its function (no local producer)")

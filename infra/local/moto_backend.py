@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -33,6 +34,7 @@ class LocalResources:
     queue_arn: str
     dead_letter_queue_url: str
     mail_bucket: str
+    secret_arns: dict[str, str] = field(default_factory=dict)  # the secrets functions write back, by name
 
 
 def client(service: str, endpoint_url: str) -> Any:
@@ -58,8 +60,9 @@ class MotoBackend:
         self._server.stop()
 
 
-def provision(endpoint_url: str) -> LocalResources:
-    """Create what the CDK stack would: the table, the FIFO ingest queue with its DLQ, the mail bucket."""
+def provision(endpoint_url: str, writable_secrets: Mapping[str, str] | None = None) -> LocalResources:
+    """Create what the CDK stack would: the table, the FIFO ingest queue with its DLQ, the mail bucket,
+    and each secret a function writes back (`Secret.writable`), holding its starting value."""
     client("dynamodb", endpoint_url).create_table(**create_table_request(TABLE_NAME))
     sqs = client("sqs", endpoint_url)
     dlq_url = sqs.create_queue(
@@ -78,6 +81,11 @@ def provision(endpoint_url: str) -> LocalResources:
     )["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     client("s3", endpoint_url).create_bucket(Bucket=MAIL_BUCKET)
+    secrets = client("secretsmanager", endpoint_url)
+    secret_arns = {
+        name: secrets.create_secret(Name=f"threadline/local/{name}", SecretString=value)["ARN"]
+        for name, value in (writable_secrets or {}).items()
+    }
     return LocalResources(
         endpoint_url=endpoint_url,
         table_name=TABLE_NAME,
@@ -85,4 +93,5 @@ def provision(endpoint_url: str) -> LocalResources:
         queue_arn=queue_arn,
         dead_letter_queue_url=dlq_url,
         mail_bucket=MAIL_BUCKET,
+        secret_arns=secret_arns,
     )

@@ -20,8 +20,10 @@ from infra.local.invoker import FunctionInvoker
 from infra.local.moto_backend import FAKE_CREDENTIALS, LocalResources, MotoBackend, client, provision
 from infra.local.pollers import Poller, SourceInjector, local_kind, start_pollers
 from infra.local.samples.ses import LOCAL_TEST_PEM, write_test_certificate
+from infra.local.sandbox import Sandboxes
 from infra.local.server import LocalGateway, bind_server
-from infra.topology import FunctionSpec, enabled_functions
+from infra.local.timer import interval_s
+from infra.topology import FunctionSpec, Source, enabled_functions
 from shared.config import clear_caches
 
 log = logging.getLogger("threadline.local")
@@ -57,13 +59,28 @@ def local_environment(
     }
     # A per-service endpoint would win over AWS_ENDPOINT_URL and reach past moto.
     changes.update({name: None for name in environ if name.startswith("AWS_ENDPOINT_URL_")})
-    # A Secrets Manager ARN cannot resolve against moto: secrets come from env or the dev defaults.
+    # Read-only secrets come from env or the dev defaults; one a function writes back lives in moto.
     secrets = topology.local_secret_environment(environ)
     changes.update(secrets)
-    changes.update({f"{name}_SECRET_ARN": None for name in secrets})
+    changes.update({f"{name}_SECRET_ARN": resources.secret_arns.get(name) for name in secrets})
+    # The X poller reads the local X sandbox unless told otherwise: the same client, another base URL.
+    changes["THREADLINE_X_API_URL"] = environ.get("THREADLINE_X_API_URL") or f"{public_url}/_sandbox/x"
     no_proxy = [host for host in environ.get("NO_PROXY", environ.get("no_proxy", "")).split(",") if host]
     changes["NO_PROXY"] = changes["no_proxy"] = ",".join(dict.fromkeys([*no_proxy, "127.0.0.1", "localhost"]))
     return changes
+
+
+def x_mode(environ: Mapping[str, str]) -> topology.XMode:
+    mode = environ.get("THREADLINE_X_MODE") or "webhook"
+    if mode not in topology.X_MODE_CHANNELS:
+        raise ValueError(f"THREADLINE_X_MODE must be one of {', '.join(topology.X_MODE_CHANNELS)}, not {mode!r}")
+    return mode  # type: ignore[return-value]
+
+
+def writable_secret_values(environ: Mapping[str, str]) -> dict[str, str]:
+    """The starting value of each secret a function writes back: the shell's, else the public one."""
+    values = topology.local_secret_environment(environ)
+    return {name: values[name] for name, secret in topology.secrets().items() if secret.writable}
 
 
 def apply_environment(changes: Mapping[str, str | None]) -> None:
@@ -77,13 +94,14 @@ def apply_environment(changes: Mapping[str, str | None]) -> None:
 
 class LocalRuntime:
     def __init__(self, host: str = "127.0.0.1", port: int = 8080, log_level: str = "WARNING") -> None:
-        self.functions: tuple[FunctionSpec, ...] = enabled_functions()
+        self.x_mode = x_mode(os.environ)
+        self.functions: tuple[FunctionSpec, ...] = enabled_functions(x_mode=self.x_mode)
         self.routes = RouteTable(self.functions)
         self._invoker = FunctionInvoker()
+        self.sandboxes = Sandboxes.discover()
+        injector = SourceInjector(self.functions, self._invoker)
         self._http = bind_server(
-            host,
-            port,
-            LocalGateway(self.routes, self._invoker, SourceInjector(self.functions, self._invoker), self.status),
+            host, port, LocalGateway(self.routes, self._invoker, injector, self.status, sandboxes=self.sandboxes)
         )
         bound_port = self._http.server_address[1]
         self.url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{bound_port}"  # noqa: S104
@@ -99,7 +117,7 @@ class LocalRuntime:
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         endpoint_url = self._moto.start()
         self._moto_running = True
-        self.resources = provision(endpoint_url)
+        self.resources = provision(endpoint_url, writable_secret_values(os.environ))
         apply_environment(local_environment(os.environ, self.resources, public_url=self.url, log_level=self._log_level))
         write_test_certificate(Path(os.environ["SNS_TEST_CERT_PEM"]))  # SES samples sign with it
         self._sqs = client("sqs", self.resources.endpoint_url)
@@ -152,7 +170,7 @@ class LocalRuntime:
             kind = local_kind(spec)
             if spec.source is not None and kind is not None:
                 how = {
-                    "poll": "polled",
+                    "poll": f"timer, every {interval_s():g} s" if spec.source is Source.SCHEDULE else "polled",
                     "inject": f"POST {self.url}/_local/inject/{spec.source.value}",
                     "http": "posted to its route",
                 }[kind.local_mode]
@@ -162,6 +180,8 @@ class LocalRuntime:
             f"Embedded AWS (moto): {self.resources.endpoint_url}  (in memory: gone when this process stops)",
             f"Providers sign for:  {os.environ['THREADLINE_PUBLIC_URL']}",
             f"Status:              GET {self.url}/_local/status",
+            f"Provider sandboxes:  {', '.join(f'{self.url}/_sandbox/{name}/' for name in self.sandboxes.providers)}",
+            f"X mode:              {self.x_mode} (THREADLINE_X_MODE)",
             "",
             "Secrets:",
         ]

@@ -24,6 +24,7 @@ from infra.local.gateway import (
 )
 from infra.local.invoker import FunctionInvoker
 from infra.local.pollers import NoFunctionForSource, SourceInjector
+from infra.local.sandbox import Sandboxes
 from infra.topology import Source
 
 log = logging.getLogger("threadline.local")
@@ -44,17 +45,22 @@ class LocalGateway:
         invoker: FunctionInvoker,
         injector: SourceInjector,
         status: Callable[[], dict[str, Any]],
+        *,
+        sandboxes: Sandboxes | None = None,
     ) -> None:
         self._routes = routes
         self._invoker = invoker
         self._injector = injector
         self._status = status
+        self._sandboxes = sandboxes or Sandboxes({})
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         if request.path == STATUS_PATH and request.method == "GET":
             return json_response(200, self._status())
         if request.path.startswith(INJECT_PREFIX) and request.method == "POST":
             return self._inject(request.path.removeprefix(INJECT_PREFIX), request.body)
+        if Sandboxes.mounts(request.path):
+            return self._sandboxes.handle(request)
         try:
             match = self._routes.match(request.method, request.path)
         except RouteNotFound:

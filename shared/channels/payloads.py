@@ -73,8 +73,13 @@ def _reason(error: ValueError) -> str:
 
 def json_object(request: WebhookRequest) -> dict[str, Any]:
     """The body as a JSON object, or a 400."""
+    return json_document(request.body)
+
+
+def json_document(raw: bytes) -> dict[str, Any]:
+    """A provider's JSON object (a webhook body, an API answer), or `MalformedPayload`."""
     try:
-        body = json.loads(request.body)
+        body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise MalformedPayload("body is not JSON") from error
     if not isinstance(body, dict):

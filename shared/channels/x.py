@@ -13,23 +13,22 @@ from datetime import datetime
 
 from pydantic import Field, ValidationError
 
-from shared.channels.payloads import ParsedBatch, ProviderPayload, epoch_time, json_object, type_name
+from shared.channels.payloads import ParsedBatch, ProviderPayload, json_object, type_name
+from shared.channels.x_contacts import (
+    VideoVariant,
+    XDirectMessage,
+    XMedia,
+    XMention,
+    XPost,
+    XProfile,
+    direct_message_contact,
+    media_item,
+    post_contact,
+)
 from shared.ingest.errors import MalformedPayload
 from shared.ingest.request import WebhookRequest
 from shared.ingest.signatures import hmac_base64, require_match
-from shared.model import identifiers, minted
-from shared.model.contact import (
-    Attachment,
-    AttachmentType,
-    Channel,
-    Contact,
-    Content,
-    Direction,
-    Party,
-    Provider,
-    Thread,
-    Visibility,
-)
+from shared.model.contact import Contact
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 CREATED_AT_FORMAT = "%a %b %d %H:%M:%S %z %Y"  # v1.1 post time: "Wed Oct 10 20:19:24 +0000 2018"
@@ -184,23 +183,18 @@ def parse(request: WebhookRequest) -> ParsedBatch:
 
 def _direct_message(message: _DirectMessage, activity: _Activity, request: WebhookRequest) -> Contact:
     create = message.message_create
-    # Our own account sent it (an agent or our app): outbound, the customer is the recipient.
-    outbound = create.sender_id == activity.for_user_id
-    occurred_at = epoch_time(message.created_timestamp, "ms", received_at=request.received_at)
     media = create.message_data.attachment.media if create.message_data.attachment else None
-    attachments = (_attachment(media),) if media else ()
-    return Contact(
-        contact_id=minted.contact_id(Provider.X.value, message.id, occurred_at),
-        channel=Channel.X,
-        provider=Provider.X,
-        direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
-        provider_message_id=message.id,
-        occurred_at=occurred_at,
-        received_at=request.received_at,
-        sender=_party(create.sender_id, activity.users.get(create.sender_id)),
-        recipient=_party(create.target.recipient_id, activity.users.get(create.target.recipient_id)),
-        content=Content(text=_without_media_link(create.message_data.text, media), attachments=attachments),
+    participants = (create.sender_id, create.target.recipient_id)
+    facts = XDirectMessage(
+        event_id=message.id,
+        sender_id=create.sender_id,
+        recipient_id=create.target.recipient_id,
+        text=create.message_data.text,
+        stated_ms=message.created_timestamp,
+        media=_media(media) if media else None,
+        profiles={user_id: _profile(activity.users.get(user_id)) for user_id in participants},
     )
+    return direct_message_contact(facts, activity.for_user_id, received_at=request.received_at)
 
 
 def _post(post: _Post, for_user_id: str, request: WebhookRequest) -> Contact | None:
@@ -208,81 +202,41 @@ def _post(post: _Post, for_user_id: str, request: WebhookRequest) -> Contact | N
     entities = extended.entities if extended else post.entities
     # Extended entities list every photo of a post; plain entities only the first.
     media = (extended.extended_entities if extended else None) or post.extended_entities or entities
-    author = _party(post.user.id_str, post.user.model_dump())
-    if post.user.id_str == for_user_id:
-        customer = _addressee(post, entities, for_user_id)
-        if customer is None:
-            return None  # an announcement to everyone is not a contact with a customer
-        sender, recipient, direction = author, customer, Direction.OUTBOUND
-    else:
-        sender, recipient, direction = author, _party(for_user_id, None), Direction.INBOUND
-    occurred_at = _post_time(post, request.received_at)
-    text = (extended.full_text if extended else None) or post.full_text or post.text
-    return Contact(
-        contact_id=minted.contact_id(Provider.X.value, post.id_str, occurred_at),
-        channel=Channel.X,
-        provider=Provider.X,
-        direction=direction,
-        provider_message_id=post.id_str,
-        occurred_at=occurred_at,
-        received_at=request.received_at,
-        sender=sender,
-        recipient=recipient,
-        thread=Thread(
-            message_id=post.id_str,
-            in_reply_to=post.in_reply_to_status_id_str,
-            conversation_id=post.conversation_id,
-        ),
-        content=Content(
-            text=_without_media_link(text, media.media[0] if media.media else None),
-            attachments=tuple(_attachment(item) for item in media.media),
-            visibility=Visibility.PUBLIC,
-        ),
+    facts = XPost(
+        post_id=post.id_str,
+        author_id=post.user.id_str,
+        author=_profile(post.user.model_dump()),
+        text=(extended.full_text if extended else None) or post.full_text or post.text,
+        stated_ms=_stated_ms(post),
+        in_reply_to_post_id=post.in_reply_to_status_id_str,
+        in_reply_to_user_id=post.in_reply_to_user_id_str,
+        in_reply_to_handle=post.in_reply_to_screen_name,
+        mentions=tuple(XMention(m.id_str, XProfile(m.name, m.screen_name)) for m in entities.user_mentions),
+        media=tuple(_media(item) for item in media.media),
+        conversation_id=post.conversation_id,
     )
+    return post_contact(facts, for_user_id, received_at=request.received_at)
 
 
-def _addressee(post: _Post, entities: _Entities, for_user_id: str) -> Party | None:
-    """Whom our own post answers: the author of the post it replies to, else the first person it mentions."""
-    if post.in_reply_to_user_id_str and post.in_reply_to_user_id_str != for_user_id:
-        return _party(post.in_reply_to_user_id_str, {"screen_name": post.in_reply_to_screen_name})
-    mentioned = next((mention for mention in entities.user_mentions if mention.id_str != for_user_id), None)
-    return _party(mentioned.id_str, mentioned.model_dump()) if mentioned else None
-
-
-def _party(user_id: str, profile: object) -> Party:
-    """The user id is the identifier; the name and handle are only what they are called today."""
+def _profile(profile: object) -> XProfile:
     try:
         user = _User.model_validate(profile if isinstance(profile, Mapping) else {})
     except ValidationError:
-        user = _User()  # a broken profile costs the display name, not the message
-    return Party(
-        identifiers=(identifiers.x_user(user_id),),
-        display_name=user.name[:256] if user.name else None,
-        handle=user.screen_name[:256] if user.screen_name else None,
-    )
+        return XProfile()  # a broken profile costs the display name, not the message
+    return XProfile(user.name, user.screen_name)
 
 
-def _post_time(post: _Post, received_at: datetime) -> datetime:
+def _stated_ms(post: _Post) -> int | None:
     if post.timestamp_ms is not None:
-        millis = post.timestamp_ms
-    elif post.created_at:
-        millis = int(datetime.strptime(post.created_at, CREATED_AT_FORMAT).timestamp() * 1000)
-    else:
-        millis = -1  # refused as out of range: a post without a time cannot be placed on a timeline
-    return epoch_time(millis, "ms", received_at=received_at)
+        return post.timestamp_ms
+    if post.created_at:
+        return int(datetime.strptime(post.created_at, CREATED_AT_FORMAT).timestamp() * 1000)
+    return None  # refused: a post without a time cannot be placed on a timeline
 
 
-def _attachment(media: _Media) -> Attachment:
-    if media.type in ("video", "animated_gif") and media.video_info and media.video_info.variants:
-        best = max(media.video_info.variants, key=lambda variant: variant.bitrate)
-        return Attachment(
-            type=AttachmentType.VIDEO, url=best.url, content_type=best.content_type, content_id=media.id_str
-        )
-    return Attachment(type=AttachmentType.IMAGE, url=media.media_url_https, content_id=media.id_str)
-
-
-def _without_media_link(text: str | None, media: _Media | None) -> str | None:
-    """X appends the media's t.co link to the text; the attachment already holds the media."""
-    if text and media and media.url and text.endswith(media.url):
-        text = text[: -len(media.url)].rstrip()
-    return text or None
+def _media(media: _Media) -> XMedia:
+    variants = [
+        VideoVariant(variant.url, variant.content_type, variant.bitrate)
+        for variant in (media.video_info.variants if media.video_info else [])
+    ]
+    return media_item(media.id_str, media.type, media.media_url_https, variants, media.url)

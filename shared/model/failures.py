@@ -33,6 +33,10 @@ class UntrustedUrl(ValueError):
     """A URL we were asked to fetch is not on the host it must be on (an SNS certificate, say)."""
 
 
+class TokenRejected(RuntimeError):
+    """X refused an OAuth 2.0 grant: a used, expired or revoked refresh token, or a wrong client secret."""
+
+
 def backoff(attempt: int) -> None:
     """How long to wait before trying again after a contention: doubling from 50 ms, at most a second."""
     time.sleep(min(0.05 * 2**attempt, 1.0))

@@ -19,8 +19,11 @@ BY_ACCESS = {
     Access.MAIL_BUCKET_READ: {"s3:GetObject"},
     Access.MAIL_BUCKET_WRITE: {"s3:PutObject", "s3:AbortMultipartUpload"},
     Access.EVENT_BUS_PUT: {"events:PutEvents"},
+    # Under a dynamodb:LeadingKeys condition: XPOLL# items only (tests/infra/test_x_polling.py).
+    Access.X_POLLING_STATE: {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 }
 SECRET_READ = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+SECRET_WRITE = {"secretsmanager:PutSecretValue"}  # a secret the function rotates itself (Secret.writable)
 FAILURE_QUEUE_SEND = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 BY_SOURCE = {
     Source.SES_RECEIPT_TOPIC: set(),  # SNS posts to the route: nothing for the function to call
@@ -50,6 +53,7 @@ BY_SOURCE = {
         *FAILURE_QUEUE_SEND,
     },
     Source.EUM_SMS_TOPIC: FAILURE_QUEUE_SEND,
+    Source.SCHEDULE: set(),  # the scheduler's own role invokes it
 }
 WRITE_ACTIONS = {
     action for access in (Access.TABLE_WRITE, Access.MAIL_BUCKET_WRITE) for action in BY_ACCESS[access]
@@ -67,6 +71,8 @@ def allowed_actions(spec: FunctionSpec) -> set[str]:
         allowed |= BY_ACCESS[access]
     if any(secret.deployed for secret in spec.secrets):
         allowed |= SECRET_READ
+    if any(secret.deployed and secret.writable for secret in spec.secrets):
+        allowed |= SECRET_WRITE
     if spec.source is not None:
         allowed |= BY_SOURCE[spec.source]
     return allowed

@@ -49,6 +49,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "shared.events": ("shared.events", *MODEL, *BASE),
     "shared.api": ("shared.api", "shared.linking", *MODEL, *BASE),
     "shared.ingest": ("shared.ingest", "shared.channels", *MODEL, *BASE),
+    "shared.polling": ("shared.polling", "shared.ingest", "shared.channels", *MODEL, *BASE),
     "shared.wiring": ("shared",),
     "functions": ("functions", "shared"),
 }

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 from infra.local.moto_backend import LocalResources
-from infra.local.runtime import local_environment
+from infra.local.runtime import local_environment, x_mode
 
 RESOURCES = LocalResources(
     endpoint_url="http://127.0.0.1:5555",
@@ -48,3 +52,25 @@ def test_resources_are_named_and_a_users_public_url_is_kept() -> None:
         local_environment({}, RESOURCES, public_url="http://127.0.0.1:9", log_level="INFO")["THREADLINE_PUBLIC_URL"]
         == "http://127.0.0.1:9"
     )
+
+
+def test_the_x_poller_reads_the_local_sandbox_and_writes_its_tokens_to_the_embedded_secrets_manager() -> None:
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:threadline/local/X_OAUTH2_TOKENS-AbCdEf"
+    resources = replace(RESOURCES, secret_arns={"X_OAUTH2_TOKENS": arn})
+
+    changes = local_environment({}, resources, public_url="http://127.0.0.1:9", log_level="INFO")
+    chosen = local_environment(
+        {"THREADLINE_X_API_URL": "https://api.x.com"}, resources, public_url="http://127.0.0.1:9", log_level="INFO"
+    )
+
+    assert changes["THREADLINE_X_API_URL"] == "http://127.0.0.1:9/_sandbox/x"
+    assert changes["X_OAUTH2_TOKENS_SECRET_ARN"] == arn
+    assert changes["X_OAUTH2_CLIENT_SECRET_SECRET_ARN"] is None  # read-only secrets come from the environment
+    assert chosen["THREADLINE_X_API_URL"] == "https://api.x.com"
+
+
+def test_x_mode_is_one_of_four_and_webhook_by_default() -> None:
+    assert x_mode({}) == "webhook"
+    assert x_mode({"THREADLINE_X_MODE": "polling"}) == "polling"
+    with pytest.raises(ValueError, match="THREADLINE_X_MODE"):
+        x_mode({"THREADLINE_X_MODE": "poll"})

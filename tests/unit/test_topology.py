@@ -31,7 +31,8 @@ def test_each_handler_serves_exactly_the_routes_its_spec_declares(spec: Function
 
 
 def secrets_read_by(spec: FunctionSpec) -> set[str]:
-    """String literals a handler passes to `get_secret(...)` or `verified_by(..., secret=...)`."""
+    """String literals a handler passes to `get_secret(...)`, or as a `secret=`/`*_secret=` keyword
+    (`verified_by(..., secret=...)`, `get_x_poller(client_secret=..., token_secret=...)`)."""
     tree = ast.parse((ROOT / "functions" / spec.name / "handler.py").read_text())
     read = set()
     for node in ast.walk(tree):
@@ -39,10 +40,13 @@ def secrets_read_by(spec: FunctionSpec) -> set[str]:
             continue
         if node.func.id == "get_secret" and node.args and isinstance(node.args[0], ast.Constant):
             read.add(str(node.args[0].value))
-        if node.func.id == "verified_by":
-            read |= {
-                str(k.value.value) for k in node.keywords if k.arg == "secret" and isinstance(k.value, ast.Constant)
-            }
+        read |= {
+            str(keyword.value.value)
+            for keyword in node.keywords
+            if keyword.arg
+            and (keyword.arg == "secret" or keyword.arg.endswith("_secret"))
+            and isinstance(keyword.value, ast.Constant)
+        }
     return read
 
 
@@ -76,6 +80,26 @@ def test_every_sample_builds_a_signed_request_for_a_route_of_its_function() -> N
         for sample in spec.samples:
             request = built[sample.name](SampleOptions(public_url="http://127.0.0.1:8080"))
             assert Route(request.method, request.path) in spec.routes, sample.name
+
+
+def test_every_polled_sample_puts_its_message_into_a_provider_sandbox() -> None:
+    from infra.local.samples import SampleOptions, samples
+    from infra.local.sandbox import PREFIX, Sandboxes
+
+    polled = samples("polling")
+    assert set(polled) == {"x-dm", "x-mention"}
+    providers = Sandboxes.discover().providers
+    for name, build in polled.items():
+        request = build(SampleOptions(public_url="http://127.0.0.1:8080"))
+        assert request.path.startswith(PREFIX), name
+        assert request.path.removeprefix(PREFIX).split("/")[0] in providers, name
+
+
+def test_a_scheduled_function_names_its_rate_and_ends_before_the_next_run() -> None:
+    for spec in FUNCTIONS:
+        if spec.source is Source.SCHEDULE:
+            assert spec.schedule_minutes is not None, spec.name
+            assert spec.timeout_s < spec.schedule_minutes * 60, spec.name
 
 
 def test_every_source_has_a_kind_and_its_local_half_resolves() -> None:

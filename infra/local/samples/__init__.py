@@ -45,6 +45,12 @@ def signed_json(path: str, payload: Mapping[str, Any], header: str, sign: Callab
     return SignedRequest("POST", path, body, {"Content-Type": "application/json", header: sign(body)})
 
 
-def samples() -> dict[str, SampleBuilder]:
-    """Sample name → builder, as infra/topology.py declares them with the function each one calls."""
+def samples(mode: str = "webhook") -> dict[str, SampleBuilder]:
+    """Sample name → builder, as infra/topology.py declares them with the function each one calls.
+
+    `polling`: the samples a poller reads instead, each put into its provider's sandbox.
+    """
+    if mode == "polling":
+        declared = topology.samples().items()
+        return {name: topology.resolve(sample.polled) for name, sample in declared if sample.polled}
     return {name: topology.resolve(sample.builder) for name, sample in topology.samples().items()}

@@ -1,7 +1,9 @@
-"""Signed X Account Activity API webhooks (a DM, a public mention), as X would send them."""
+"""Signed X Account Activity API webhooks (a DM, a public mention), as X would send them; or, for
+xMode polling, the same messages put into the local X sandbox for the poller to read."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from typing import Any
@@ -11,6 +13,7 @@ from infra.local.samples import SampleOptions, SignedRequest, signed_json
 from shared.channels.x import SIGNATURE_HEADER, signature
 
 PATH = "/webhooks/x"
+SANDBOX_CONTROL = "/_sandbox/x/_control"  # infra/local/sandbox/x_control.py
 OUR_ACCOUNT = "1478523690147852369"
 CUSTOMER = "2244994945"
 _X_EPOCH_MS = 1288834974657  # snowflake ids count milliseconds from here
@@ -78,3 +81,24 @@ def _signed(payload: dict[str, Any]) -> SignedRequest:
     return signed_json(
         PATH, payload, SIGNATURE_HEADER, lambda body: signature(topology.local_secret("X_CONSUMER_SECRET"), body)
     )
+
+
+def mention_in_sandbox(options: SampleOptions) -> SignedRequest:
+    """`--mode polling`: the customer posts the mention; the X sandbox holds it until the poller reads it."""
+    return _in_sandbox("mentions", {"text": options.text, "sender": options.sender, "id": options.message_id})
+
+
+def dm_in_sandbox(options: SampleOptions) -> SignedRequest:
+    """`--mode polling`: a DM to our account (`--kind outbound`: one our account sent), held by the X sandbox."""
+    if options.kind not in (None, "outbound"):
+        raise ValueError(f"unknown kind {options.kind!r}; this sample knows: outbound")
+    customer, ours = options.sender or CUSTOMER, options.recipient or OUR_ACCOUNT
+    sender, recipient = (ours, customer) if options.kind == "outbound" else (customer, ours)
+    return _in_sandbox(
+        "dm_events", {"text": options.text, "sender": sender, "recipient": recipient, "id": options.message_id}
+    )
+
+
+def _in_sandbox(action: str, payload: dict[str, Any]) -> SignedRequest:
+    body = json.dumps({name: value for name, value in payload.items() if value is not None}).encode()
+    return SignedRequest("POST", f"{SANDBOX_CONTROL}/{action}", body, {"Content-Type": "application/json"})

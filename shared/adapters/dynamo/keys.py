@@ -59,6 +59,26 @@ def suggestion(contact_id: str, claim_key: str) -> Key:
     return {"PK": f"{SUGGESTION_PREFIX}{contact_id}#{claim_key}", "SK": "SUG"}
 
 
+def x_polling_cursor(account_id: str, stream: str) -> Key:
+    """Where the X poller stands on one stream (mentions, DM events) of one account."""
+    return {"PK": f"{X_POLLING_PREFIX}{account_id}", "SK": f"CURSOR#{stream}"}
+
+
+def x_polling_auth(account_id: str) -> Key:
+    """The token version X refused: polling waits for a new one."""
+    return {"PK": f"{X_POLLING_PREFIX}{account_id}", "SK": "AUTH"}
+
+
+def x_polling_refresh(account_id: str) -> Key:
+    """The claim of the one run refreshing the OAuth tokens of a given vault version."""
+    return {"PK": f"{X_POLLING_PREFIX}{account_id}", "SK": "REFRESH"}
+
+
+def x_polling_budget(account_id: str, month: str) -> Key:
+    """Requests and billed resources of one calendar month (UTC), counted against the configured caps."""
+    return {"PK": f"{X_POLLING_PREFIX}{account_id}", "SK": f"BUDGET#{month}"}
+
+
 def customer_partition(customer_id: str) -> str:
     return f"CUS#{customer_id}"
 
@@ -84,6 +104,7 @@ def merge_listing_sort(at: str, merge_id: str) -> str:
 
 
 SUGGESTION_PREFIX = "SUG#"
+X_POLLING_PREFIX = "XPOLL#"
 TIMELINE_PREFIX = "C#"
 CASE_LISTING_PREFIX = "CASE#"
 IDENTIFIER_LISTING_PREFIX = "IDN#"
