@@ -29,6 +29,10 @@ from infra.cdk.settings import DeploySettings
 from infra.topology import SOURCE_KINDS, resolve
 
 INGEST_BATCH_SIZE = 10  # the FIFO maximum
+# Few per batch: a throttled send delays only its own case's later replies, and a batch stays short.
+OUTBOUND_BATCH_SIZE = 5
+# Providers throttle per account (Twilio's queue, Meta's and X's rate limits): a few senders suffice.
+OUTBOUND_MAX_CONCURRENCY = 5
 STREAM_BATCH_SIZE = 100
 STREAM_RETRY_ATTEMPTS = 3
 
@@ -51,6 +55,7 @@ class EventSources(Construct):
         settings: DeploySettings,
         table: dynamodb.Table,
         ingest_queue: sqs.Queue,
+        outbound_queue: sqs.Queue,
         topics: NotificationTopics,
         http: ThreadlineHttpApi,
     ) -> None:
@@ -58,6 +63,7 @@ class EventSources(Construct):
         self.settings = settings
         self.table = table
         self.ingest_queue = ingest_queue
+        self.outbound_queue = outbound_queue
         self.http = http
         self._topics = topics
         self._connect_stream: kinesis.Stream | None = None
@@ -155,6 +161,17 @@ def attach_ingest_queue(sources: EventSources, target: ThreadlineFunction) -> No
             # Caps the processor's share of DynamoDB and of the account's concurrency
             # without reserved concurrency, which would throttle and re-deliver instead.
             max_concurrency=sources.settings.processor_max_concurrency,
+        )
+    )
+
+
+def attach_outbound_queue(sources: EventSources, target: ThreadlineFunction) -> None:
+    target.function.add_event_source(
+        event_sources.SqsEventSource(
+            sources.outbound_queue,
+            batch_size=OUTBOUND_BATCH_SIZE,
+            report_batch_item_failures=True,
+            max_concurrency=OUTBOUND_MAX_CONCURRENCY,
         )
     )
 

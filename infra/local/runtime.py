@@ -46,6 +46,7 @@ def local_environment(
         "AWS_ENDPOINT_URL": resources.endpoint_url,
         "THREADLINE_TABLE_NAME": resources.table_name,
         "THREADLINE_QUEUE_URL": resources.queue_url,
+        "THREADLINE_OUTBOUND_QUEUE_URL": resources.outbound_queue_url,
         "THREADLINE_MAIL_BUCKET": resources.mail_bucket,
         "THREADLINE_PUBLIC_URL": environ.get("THREADLINE_PUBLIC_URL") or public_url,
         "THREADLINE_API_AUTH": "api_key",  # no API Gateway IAM authorizer in front of /v1 here
@@ -65,6 +66,9 @@ def local_environment(
     changes.update({f"{name}_SECRET_ARN": resources.secret_arns.get(name) for name in secrets})
     # The X poller reads the local X sandbox unless told otherwise: the same client, another base URL.
     changes["THREADLINE_X_API_URL"] = environ.get("THREADLINE_X_API_URL") or f"{public_url}/_sandbox/x"
+    # Replies go to the providers' sandboxes, which call our status webhooks back, signed.
+    changes["THREADLINE_TWILIO_API_URL"] = environ.get("THREADLINE_TWILIO_API_URL") or f"{public_url}/_sandbox/twilio"
+    changes["THREADLINE_GRAPH_API_URL"] = environ.get("THREADLINE_GRAPH_API_URL") or f"{public_url}/_sandbox/meta"
     no_proxy = [host for host in environ.get("NO_PROXY", environ.get("no_proxy", "")).split(",") if host]
     changes["NO_PROXY"] = changes["no_proxy"] = ",".join(dict.fromkeys([*no_proxy, "127.0.0.1", "localhost"]))
     return changes
@@ -147,12 +151,16 @@ class LocalRuntime:
         assert self.resources is not None, "start() first"
         visible, in_flight = self._queue_counts(self.resources.queue_url)
         dead, _ = self._queue_counts(self.resources.dead_letter_queue_url)
+        outbound, outbound_in_flight = self._queue_counts(self.resources.outbound_queue_url)
+        outbound_dead, _ = self._queue_counts(self.resources.outbound_dead_letter_queue_url)
         pollers = [poller.status() for poller in self._pollers]
         return {
-            "idle": visible == 0 and in_flight == 0 and not any(poller.get("busy") for poller in pollers),
+            "idle": visible + in_flight + outbound + outbound_in_flight == 0
+            and not any(poller.get("busy") for poller in pollers),
             "public_url": os.environ["THREADLINE_PUBLIC_URL"],
             "queue": {"url": self.resources.queue_url, "visible": visible, "in_flight": in_flight},
             "dead_letter_queue": {"url": self.resources.dead_letter_queue_url, "visible": dead},
+            "outbound_queue": {"visible": outbound, "in_flight": outbound_in_flight, "dead_letters": outbound_dead},
             "contacts_processed": sum(poller.get("processed", 0) for poller in pollers),
             "pollers": pollers,
             "moto_endpoint": self.resources.endpoint_url,

@@ -27,7 +27,7 @@ BodyLimit = Callable[[Settings], int]
 
 
 class ContactQueue(Protocol):
-    """The ingest queue port (`shared.adapters.sqs.IngestQueue`): durable once `send` returns."""
+    """The ingest queue port (`shared.adapters.sqs.FifoQueue`): durable once `send` returns."""
 
     def send(self, messages: Sequence[ContactMessage]) -> None: ...
 
