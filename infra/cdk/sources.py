@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypedDict
 
-from aws_cdk import CfnOutput, Duration
+from aws_cdk import CfnOutput, Duration, Fn
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
@@ -58,6 +58,7 @@ class EventSources(Construct):
         outbound_queue: sqs.Queue,
         topics: NotificationTopics,
         http: ThreadlineHttpApi,
+        ses_event_topic: sns.Topic | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.settings = settings
@@ -69,6 +70,7 @@ class EventSources(Construct):
         self._connect_stream: kinesis.Stream | None = None
         self._eum_sms_topic: sns.Topic | None = None
         self._ses_topic: sns.Topic | None = None
+        self.ses_event_topic = ses_event_topic  # SES events of our email replies, to the same route
         self.failure_queues: list[sqs.Queue] = []
 
     def attach(self, target: ThreadlineFunction) -> None:
@@ -205,11 +207,12 @@ def attach_eum_sms_topic(sources: EventSources, target: ThreadlineFunction) -> N
 
 def attach_ses_receipt_topic(sources: EventSources, target: ThreadlineFunction) -> None:
     """SES receipt rules notify a topic of ours; SNS delivers over HTTPS to the function's route."""
-    topic = sources.ses_receipt_topic()
-    target.add_environment("THREADLINE_SES_TOPIC_ARNS", topic.topic_arn)
-    for route in target.spec.routes:
-        subscription = topic.add_subscription(
-            subscriptions.UrlSubscription(sources.http.url_of(route.path), protocol=sns.SubscriptionProtocol.HTTPS)
-        )
-        # SNS sends its confirmation at once: the route must be live by then.
-        subscription.node.add_dependency(sources.http.stage, *sources.http.routes.values())
+    topics = [sources.ses_receipt_topic(), *([sources.ses_event_topic] if sources.ses_event_topic else [])]
+    target.add_environment("THREADLINE_SES_TOPIC_ARNS", Fn.join(",", [topic.topic_arn for topic in topics]))
+    for topic in topics:
+        for route in target.spec.routes:
+            subscription = topic.add_subscription(
+                subscriptions.UrlSubscription(sources.http.url_of(route.path), protocol=sns.SubscriptionProtocol.HTTPS)
+            )
+            # SNS sends its confirmation at once: the route must be live by then.
+            subscription.node.add_dependency(sources.http.stage, *sources.http.routes.values())

@@ -18,6 +18,7 @@ from infra.cdk.http_api import ThreadlineHttpApi
 from infra.cdk.ingest import IngestQueue
 from infra.cdk.monitoring import Monitoring
 from infra.cdk.notifications import NotificationTopics
+from infra.cdk.reply_email import ReplyEmailEvents
 from infra.cdk.secrets import ChannelSecrets
 from infra.cdk.settings import LOG_RETENTION_DAYS, DeploySettings
 from infra.cdk.sources import EventSources
@@ -69,6 +70,12 @@ class ThreadlineStack(Stack):
         self.event_destination = self._event_destination(settings)
         self.http = ThreadlineHttpApi(self, "Http", settings=settings, log_retention=retention)
         topics = NotificationTopics(self, "Notifications")
+        # Email replies report bounces and complaints through the SES webhook, when it is deployed.
+        self.reply_email = (
+            ReplyEmailEvents(self, "ReplyEmail", stage=settings.stage, topics=topics)
+            if Access.SES_SEND in needed and ses_enabled and settings.ses_configuration_set is None
+            else None
+        )
         self.sources = EventSources(
             self,
             "Sources",
@@ -78,6 +85,7 @@ class ThreadlineStack(Stack):
             outbound_queue=self.outbound.queue,
             topics=topics,
             http=self.http,
+            ses_event_topic=self.reply_email.topic if self.reply_email else None,
         )
         secrets = ChannelSecrets(self, "Secrets", stage=settings.stage)
         layer = lambda_.LayerVersion(
@@ -109,7 +117,7 @@ class ThreadlineStack(Stack):
             mail_bucket=self.mail.bucket if self.mail else None,
             event_bus=self.events.bus if self.events else None,
             reply_email_from=settings.reply_email_from,
-            ses_configuration_set=settings.ses_configuration_set,
+            ses_configuration_set=self.reply_email.name if self.reply_email else settings.ses_configuration_set,
         )
 
         self.functions: dict[str, ThreadlineFunction] = {}

@@ -116,3 +116,32 @@ def _fifo_with_dead_letters(sqs: Any, name: str, dead_letters_name: str) -> tupl
     )["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return queue_url, queue_arn, dlq_url
+
+
+def sent_emails() -> list[dict[str, Any]]:
+    """The raw emails moto's SES took (it runs in this process): who to, the subject, when, the text."""
+    import email
+    from email.utils import parsedate_to_datetime
+
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    found = []
+    for message in list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages):
+        raw = getattr(message, "raw_data", None)
+        if raw is None:
+            continue
+        parsed = email.message_from_string(raw)
+        body = parsed.get_payload(decode=True) if not parsed.is_multipart() else b""
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else ""
+        found.append(
+            {
+                "at": parsedate_to_datetime(parsed["Date"]).isoformat() if parsed["Date"] else "",
+                "to": parsed["To"],
+                "id": message.id,
+                "kind": "email",
+                "text": f"{parsed['Subject']}: {text.strip()}",
+                "status": "sent",
+            }
+        )
+    return found

@@ -9,13 +9,11 @@ order; the sender keeps only what moves a delivery forward.
 
 from __future__ import annotations
 
-import re
-
 from shared.channels.twilio import required
 from shared.ingest.errors import MalformedPayload
 from shared.ingest.request import WebhookRequest
 from shared.model.contact import DeliveryError, DeliveryStatus, Provider
-from shared.model.delivery import DeliveryReport
+from shared.model.delivery import CONTACT_ID, DeliveryReport
 
 _STATUSES = {
     "accepted": DeliveryStatus.SENT,  # Twilio took it: our `sent` is "the provider has it"
@@ -30,7 +28,6 @@ _STATUSES = {
     "canceled": DeliveryStatus.FAILED,
 }
 UNSUBSCRIBED_RECIPIENT = "21610"
-_CONTACT_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
 def parse(request: WebhookRequest) -> DeliveryReport | None:
@@ -40,7 +37,7 @@ def parse(request: WebhookRequest) -> DeliveryReport | None:
     if delivery_status is None:
         return None
     contact_id = request.query.get("reply")
-    if contact_id is not None and not _CONTACT_ID.match(contact_id):
+    if contact_id is not None and not CONTACT_ID.match(contact_id):
         raise MalformedPayload("reply is not a contact id")
     code = (request.form.get("ErrorCode") or "").strip()
     error = None

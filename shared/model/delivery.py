@@ -9,6 +9,7 @@ consent changes (they do no DynamoDB work); the sender function applies them.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -51,6 +52,12 @@ class Unknown:
 
 SendOutcome = Accepted | Refused | RetryLater | Unknown
 
+
+# Our contact ids (ULIDs): what a provider hands back as our correlation, when it is one of ours.
+CONTACT_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+
+# A complaint (the recipient marked a delivered reply as spam): recorded on the delivery, which stays delivered.
+COMPLAINT = "complaint"
 
 # The error code we record when a send began but its outcome never came back (docs/decisions.md).
 OUTCOME_UNKNOWN = "outcome_unknown"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from shared.model.contact import Contact, Delivery, DeliveryError, DeliveryStatus
-from shared.model.delivery import OUTCOME_UNKNOWN, DeliveryReport
+from shared.model.delivery import COMPLAINT, OUTCOME_UNKNOWN, DeliveryReport
 
 _RANK = {
     DeliveryStatus.QUEUED: 0,
@@ -21,6 +21,9 @@ _RANK = {
     DeliveryStatus.DELIVERED: 3,
     DeliveryStatus.READ: 4,
 }
+
+
+_DELIVERED = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.READ})
 
 
 def advanced(delivery: Delivery, status: DeliveryStatus) -> bool:
@@ -36,7 +39,16 @@ def advanced(delivery: Delivery, status: DeliveryStatus) -> bool:
 def reported(contact: Contact, report: DeliveryReport) -> Contact | None:
     """The reply after a provider's report, or None when the report is no news."""
     delivery = contact.delivery
-    if delivery is None or not advanced(delivery, report.status):
+    if delivery is None:
+        return None
+    if report.error is not None and report.error.code == COMPLAINT and delivery.status in _DELIVERED:
+        # It did reach the customer: the complaint is said on the delivery, which stays delivered.
+        return (
+            None
+            if delivery.error == report.error
+            else with_delivery(contact, delivery.model_copy(update={"error": report.error}))
+        )
+    if not advanced(delivery, report.status):
         return None
     failed = report.status is DeliveryStatus.FAILED
     return with_delivery(

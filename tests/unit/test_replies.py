@@ -385,3 +385,63 @@ def test_content_is_kept_on_the_outbound_contact() -> None:
     assert (reply.direction, reply.case_id, reply.customer_id) == (Direction.OUTBOUND, CASE, CUSTOMER)
     assert reply.sender.primary is not None
     assert reply.sender.primary.value == SHOP
+
+
+# --- events -------------------------------------------------------------------------------------------
+
+
+def test_a_replys_delivery_yields_sent_delivered_once_and_failed() -> None:
+    from shared.events.derivation import derive_events
+    from shared.model.delivery import DeliveryReport as Report
+    from shared.model.records import StoredChange, StoredKind
+    from shared.replies.delivery import reported
+
+    _, _, replies = world(inbound(Channel.SMS, Provider.TWILIO))
+    queued = replies.reply(CASE, ReplyRequest(text="Shipped"), None)
+
+    def step(contact: Contact, status: DeliveryStatus, error: DeliveryError | None = None) -> Contact:
+        report = Report(
+            provider=Provider.TWILIO, contact_id=contact.contact_id, status=status, error=error, occurred_at=NOW
+        )
+        after = reported(contact, report)
+        assert after is not None
+        return after
+
+    def types(before: Contact | None, after: Contact) -> list[str]:
+        change = StoredChange("id-1", NOW, StoredKind.CONTACT, before, after)
+        return [event.type.value for event in derive_events(change)]
+
+    sent = step(queued, DeliveryStatus.SENT)
+    delivered = step(sent, DeliveryStatus.DELIVERED)
+    read = step(delivered, DeliveryStatus.READ)
+    failed = step(sent, DeliveryStatus.FAILED, DeliveryError(code="30003", message="Unreachable handset"))
+
+    assert types(None, queued) == ["contact.received"]
+    assert types(queued, sent) == ["contact.updated", "reply.sent"]
+    assert types(sent, delivered) == ["contact.updated", "reply.delivered"]
+    assert types(delivered, read) == ["contact.updated"]
+    assert types(sent, failed) == ["contact.updated", "reply.failed"]
+
+
+def test_a_complaint_is_said_on_a_delivered_reply_which_stays_delivered() -> None:
+    from shared.model.delivery import COMPLAINT
+    from shared.replies.delivery import reported
+
+    _, _, replies = world(inbound(Channel.SMS, Provider.TWILIO))
+    queued = replies.reply(CASE, ReplyRequest(text="Shipped"), None)
+
+    def report(status: DeliveryStatus, error: DeliveryError | None = None) -> DeliveryReport:
+        return DeliveryReport(
+            provider=Provider.SES, contact_id=queued.contact_id, status=status, error=error, occurred_at=NOW
+        )
+
+    delivered = reported(queued, report(DeliveryStatus.DELIVERED))
+    assert delivered is not None
+    complained = reported(delivered, report(DeliveryStatus.FAILED, DeliveryError(code=COMPLAINT, message="spam")))
+
+    assert complained is not None
+    assert complained.delivery is not None
+    assert complained.delivery.status is DeliveryStatus.DELIVERED
+    assert complained.delivery.error is not None
+    assert complained.delivery.error.code == COMPLAINT
+    assert reported(complained, report(DeliveryStatus.FAILED, DeliveryError(code=COMPLAINT, message="spam"))) is None
