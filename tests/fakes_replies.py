@@ -1,12 +1,26 @@
-"""In-memory stand-ins of the replies' ports: the store keeps the adapter's conditions, couriers are scripted."""
+"""In-memory stand-ins of the replies' ports (the store keeps the adapter's conditions, couriers are scripted),
+and the outbound contact the courier tests send."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from shared.model.contact import Channel, Contact, Direction, Identifier
+from shared.model import identifiers, minted
+from shared.model.contact import (
+    Assurance,
+    Channel,
+    Contact,
+    Content,
+    Delivery,
+    DeliveryStatus,
+    Direction,
+    Identifier,
+    Party,
+    Provider,
+)
 from shared.model.delivery import ConsentChange, OutboundMessage, SendOutcome
 from shared.model.records import CaseRecord, LinkWrites, VersionedContact
 
@@ -102,3 +116,28 @@ class ScriptedCourier:
         if self.crash is not None:
             raise self.crash
         return self.outcomes.pop(0)
+
+
+REPLY_TIME = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+
+
+def phone_party(value: str) -> Party:
+    return Party(identifiers=(identifiers.phone(value, "US", Assurance.CHANNEL),))
+
+
+def outbound(channel: Channel, provider: Provider, sender: Party, recipient: Party, **fields: Any) -> Contact:
+    """A reply as the sender hands it to a courier: `sending`, text unless given, at REPLY_TIME."""
+    fields.setdefault("delivery", Delivery(status=DeliveryStatus.SENDING, updated_at=REPLY_TIME))
+    fields.setdefault("content", Content(text="It ships today."))
+    return Contact(
+        contact_id=minted.contact_id(provider.value, "reply:1", REPLY_TIME),
+        channel=channel,
+        provider=provider,
+        direction=Direction.OUTBOUND,
+        provider_message_id="reply:1",
+        occurred_at=REPLY_TIME,
+        received_at=REPLY_TIME,
+        sender=sender,
+        recipient=recipient,
+        **fields,
+    )

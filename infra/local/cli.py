@@ -111,7 +111,7 @@ def send(args: argparse.Namespace) -> int:
         public_url=args.public_url or args.url,
         **{
             name: value
-            for name in ("text", "sender", "recipient", "message_id", "kind")
+            for name in ("text", "sender", "recipient", "message_id", "kind", "in_reply_to")
             if (value := getattr(args, name))
         },
     )
@@ -206,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--message-id", help="provider message id (default: a fresh one; repeat it to test dedupe)"
     )
     send_parser.add_argument("--kind", help="provider-specific variant, e.g. instagram, whatsapp, echo")
+    send_parser.add_argument(
+        "--in-reply-to", help="email samples: the Message-ID the message answers (a reply's thread.message_id)"
+    )
     send_parser.add_argument(
         "--mode",
         choices=("webhook", "polling"),

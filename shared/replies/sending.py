@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import Enum
 
 from shared.model.contact import Contact, DeliveryError, DeliveryStatus, IdentifierKind
@@ -31,9 +31,6 @@ from shared.replies.delivery import moved, reported, unknown_outcome
 from shared.replies.ports import Courier, Couriers, ReplyStore
 
 MAX_WRITE_ATTEMPTS = 5
-# A report about a message id we do not know yet may have overtaken the sender's write (step 4):
-# it is retried this long, then dropped (a message an agent sent from the provider's own inbox).
-UNMATCHED_PATIENCE = timedelta(minutes=5)
 
 
 class Sent(Enum):
@@ -53,10 +50,6 @@ class ThrottledRetry(RuntimeError):
     def __init__(self, reason: str, after_s: int) -> None:
         super().__init__(f"{reason}; retry in {after_s} s")
         self.after_s = after_s
-
-
-class ReportTooEarly(RuntimeError):
-    """A report for a message id not recorded yet, young enough that the sender may still record it."""
 
 
 @dataclass(frozen=True)
@@ -147,8 +140,8 @@ class Sender:
         if contact_id is None and report.provider_message_id:
             contact_id = self._store.find_reply(report.provider.value, report.provider_message_id)
         if contact_id is None:
-            if self._clock() - report.occurred_at < UNMATCHED_PATIENCE:
-                raise ReportTooEarly(report.key)
+            # Not one of ours (a message an agent sent from the provider's own inbox or app), or a Messenger
+            # delivery that overtook step 4: dropped and counted. Every other report names its reply.
             return Applied(None, changed=False)
         stored = self._store.get_reply(contact_id)
         if stored is None:

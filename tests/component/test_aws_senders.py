@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -11,40 +10,20 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from shared.adapters.aws_senders import EumTextSender, SesMailer
-from shared.model import identifiers, minted
+from shared.model import identifiers
 from shared.model.contact import (
     Assurance,
     Channel,
     Contact,
-    Content,
-    Delivery,
-    DeliveryStatus,
-    Direction,
     Party,
     Provider,
     Thread,
 )
 from shared.model.delivery import Accepted, Refused, RetryLater
 from shared.replies.couriers import MailCourier, SmsCourier
+from tests.fakes_replies import REPLY_TIME, outbound, phone_party
 
-NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
-
-
-def outbound(channel: Channel, provider: Provider, sender: Party, recipient: Party, **fields: object) -> Contact:
-    return Contact(
-        contact_id=minted.contact_id(provider.value, "reply:7", NOW),
-        channel=channel,
-        provider=provider,
-        direction=Direction.OUTBOUND,
-        provider_message_id="reply:7",
-        occurred_at=NOW,
-        received_at=NOW,
-        sender=sender,
-        recipient=recipient,
-        content=Content(text="It ships today."),
-        delivery=Delivery(status=DeliveryStatus.SENDING, updated_at=NOW),
-        **fields,  # type: ignore[arg-type]
-    )
+NOW = REPLY_TIME
 
 
 def test_an_email_reply_leaves_through_ses_as_raw_mime_tagged_with_the_reply() -> None:
@@ -81,10 +60,7 @@ def test_ses_refuses_an_unverified_sender_for_good() -> None:
 
 
 def sms() -> Contact:
-    def phone(value: str) -> Party:
-        return Party(identifiers=(identifiers.phone(value, "US", Assurance.CHANNEL),))
-
-    return outbound(Channel.SMS, Provider.EUM, phone("+14155550100"), phone("+14155550142"))
+    return outbound(Channel.SMS, Provider.EUM, phone_party("+14155550100"), phone_party("+14155550142"))
 
 
 @pytest.mark.parametrize(

@@ -6,19 +6,17 @@ import base64
 import email
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
-from shared.model import identifiers, minted
+from shared.model import identifiers
 from shared.model.contact import (
     Assurance,
     Channel,
-    Contact,
     Content,
     Delivery,
     DeliveryStatus,
-    Direction,
     IdentifierKind,
     Party,
     Provider,
@@ -34,29 +32,9 @@ from shared.replies.providers.email import raw_reply
 from shared.replies.providers.meta import MetaMessages, page_tokens
 from shared.replies.providers.twilio import TwilioMessages
 from shared.replies.providers.x import XMessages
+from tests.fakes_replies import REPLY_TIME, outbound, phone_party
 
-NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
-
-
-def reply(channel: Channel, provider: Provider, sender: Party, recipient: Party, **fields: Any) -> Contact:
-    delivery = fields.pop("delivery", Delivery(status=DeliveryStatus.SENDING, updated_at=NOW))
-    return Contact(
-        contact_id=minted.contact_id(provider.value, "reply:1", NOW),
-        channel=channel,
-        provider=provider,
-        direction=Direction.OUTBOUND,
-        provider_message_id="reply:1",
-        occurred_at=NOW,
-        received_at=NOW,
-        sender=sender,
-        recipient=recipient,
-        delivery=delivery,
-        **fields,
-    )
-
-
-def phone(value: str) -> Party:
-    return Party(identifiers=(identifiers.phone(value, "US", Assurance.CHANNEL),))
+NOW = REPLY_TIME
 
 
 class TwilioSdkCapture:
@@ -82,11 +60,11 @@ def test_our_twilio_request_is_the_one_the_twilio_sdk_builds() -> None:
     from twilio.rest import Client
 
     # Given an MMS reply
-    contact = reply(
+    contact = outbound(
         Channel.MMS,
         Provider.TWILIO,
-        phone("+14155550100"),
-        phone("+14155550142"),
+        phone_party("+14155550100"),
+        phone_party("+14155550142"),
         content=Content(
             text="Here is your label",
             attachments=(),
@@ -144,7 +122,7 @@ def test_messenger_inside_24_hours_is_a_response_and_later_a_human_agent_tag() -
 
     def body(policy: SendPolicy) -> dict[str, Any]:
         delivery = Delivery(status=DeliveryStatus.SENDING, updated_at=NOW, policy=policy)
-        contact = reply(
+        contact = outbound(
             Channel.MESSENGER,
             Provider.META,
             Party(handle="1001"),
@@ -172,7 +150,7 @@ def test_whatsapp_sends_text_in_the_window_and_a_template_outside_it() -> None:
     meta = MetaMessages("https://graph.facebook.com", "v21.0", dict, lambda: "wa-token")
     template = Template(name="order_update", language="en_US", parameters=("4417",))
     delivery = Delivery(status=DeliveryStatus.SENDING, updated_at=NOW, policy=SendPolicy.TEMPLATE, template=template)
-    contact = reply(Channel.WHATSAPP, Provider.META, Party(handle="5550001"), customer, delivery=delivery)
+    contact = outbound(Channel.WHATSAPP, Provider.META, Party(handle="5550001"), customer, delivery=delivery)
 
     request = meta.request(contact, NOW)
     sent = json.loads(request.body)
@@ -230,8 +208,8 @@ class ScriptedTransport:
 
 def test_x_dm_and_public_reply_shapes_and_one_retry_after_401() -> None:
     customer = Party(identifiers=(identifiers.x_user("2244994945"),))
-    dm = reply(Channel.X, Provider.X, Party(), customer, content=Content(text="DM answer"))
-    public = reply(
+    dm = outbound(Channel.X, Provider.X, Party(), customer, content=Content(text="DM answer"))
+    public = outbound(
         Channel.X,
         Provider.X,
         Party(),
@@ -263,8 +241,12 @@ def test_x_dm_and_public_reply_shapes_and_one_retry_after_401() -> None:
 
 
 def test_the_courier_retries_429_and_5xx_and_never_what_may_have_gone_out() -> None:
-    contact = reply(
-        Channel.SMS, Provider.TWILIO, phone("+14155550100"), phone("+14155550142"), content=Content(text="x")
+    contact = outbound(
+        Channel.SMS,
+        Provider.TWILIO,
+        phone_party("+14155550100"),
+        phone_party("+14155550142"),
+        content=Content(text="x"),
     )
     twilio = TwilioMessages("https://api.twilio.com", lambda: "AC1", lambda: "t", "https://h.example.com")
 
@@ -288,7 +270,7 @@ def test_retry_after_reads_seconds_an_http_date_and_xs_reset() -> None:
 
 
 def test_an_email_reply_is_raw_mime_on_the_customers_thread() -> None:
-    contact = reply(
+    contact = outbound(
         Channel.EMAIL,
         Provider.SES,
         Party(handle="support@example.com"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,15 +14,13 @@ from infra.local.sandbox.twilio import TwilioSandbox
 from infra.topology import local_secret
 from shared.channels import meta, twilio, twilio_status
 from shared.ingest.request import WebhookRequest
-from shared.model import identifiers, minted
+from shared.model import identifiers
 from shared.model.contact import (
-    Assurance,
     Channel,
     Contact,
     Content,
     Delivery,
     DeliveryStatus,
-    Direction,
     IdentifierKind,
     Party,
     Provider,
@@ -32,26 +30,16 @@ from shared.model.delivery import Accepted, Refused, RetryLater
 from shared.replies.couriers import RestCourier
 from shared.replies.providers.meta import MetaMessages, page_tokens
 from shared.replies.providers.twilio import TwilioMessages
+from tests.fakes_replies import REPLY_TIME, outbound, phone_party
 from tests.fakes_x import SandboxTransport
 
-NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+NOW = REPLY_TIME
 STACK = "http://127.0.0.1:8080"
 
 
 def reply(channel: Channel, provider: Provider, sender: Party, recipient: Party) -> Contact:
-    return Contact(
-        contact_id=minted.contact_id(provider.value, "reply:9", NOW),
-        channel=channel,
-        provider=provider,
-        direction=Direction.OUTBOUND,
-        provider_message_id="reply:9",
-        occurred_at=NOW,
-        received_at=NOW,
-        sender=sender,
-        recipient=recipient,
-        content=Content(text="Your refund is on its way"),
-        delivery=Delivery(status=DeliveryStatus.SENDING, updated_at=NOW, policy=SendPolicy.RESPONSE),
-    )
+    delivery = Delivery(status=DeliveryStatus.SENDING, updated_at=NOW, policy=SendPolicy.RESPONSE)
+    return outbound(channel, provider, sender, recipient, delivery=delivery)
 
 
 def posted_request(webhook: tuple[str, list[tuple[str, str]], bytes]) -> WebhookRequest:
@@ -88,10 +76,12 @@ def twilio_courier(sandbox: TwilioSandbox, *, token: str | None = None) -> RestC
 
 
 def sms_reply() -> Contact:
-    def phone(value: str) -> Party:
-        return Party(identifiers=(identifiers.phone(value, "US", Assurance.CHANNEL),))
+    return reply(Channel.SMS, Provider.TWILIO, phone_party("+14155550100"), phone_party("+14155550142"))
 
-    return reply(Channel.SMS, Provider.TWILIO, phone("+14155550100"), phone("+14155550142"))
+
+def whatsapp_reply() -> Contact:
+    customer = Party(identifiers=identifiers.whatsapp("14155550142"))
+    return reply(Channel.WHATSAPP, Provider.META, Party(handle="106540352242922"), customer)
 
 
 def test_twilio_takes_a_message_then_calls_back_sent_and_delivered_signed(webhooks: RecordedWebhooks) -> None:
@@ -166,12 +156,7 @@ def meta_reports(webhooks: RecordedWebhooks) -> list[tuple[DeliveryStatus, str |
 
 def test_whatsapp_takes_a_message_and_reports_its_statuses_with_our_correlation(webhooks: RecordedWebhooks) -> None:
     sandbox = MetaSandbox(SandboxContext(clock=lambda: NOW, webhooks=webhooks))
-    contact = reply(
-        Channel.WHATSAPP,
-        Provider.META,
-        Party(handle="106540352242922"),
-        Party(identifiers=identifiers.whatsapp("14155550142")),
-    )
+    contact = whatsapp_reply()
 
     outcome = meta_courier(sandbox).send(contact, NOW)
 
@@ -186,14 +171,8 @@ def test_whatsapp_takes_a_message_and_reports_its_statuses_with_our_correlation(
 def test_whatsapp_refuses_free_text_once_the_window_closed(webhooks: RecordedWebhooks) -> None:
     sandbox = MetaSandbox(SandboxContext(clock=lambda: NOW, webhooks=webhooks))
     sandbox.closed_windows.add("14155550142")
-    contact = reply(
-        Channel.WHATSAPP,
-        Provider.META,
-        Party(handle="106540352242922"),
-        Party(identifiers=identifiers.whatsapp("14155550142")),
-    )
 
-    outcome = meta_courier(sandbox).send(contact, NOW)
+    outcome = meta_courier(sandbox).send(whatsapp_reply(), NOW)
 
     assert isinstance(outcome, Refused)
     assert outcome.error.code == "131047"

@@ -21,14 +21,16 @@ Pure: no sockets (the unit tests call `handle` directly and read the webhooks).
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from infra import topology
-from infra.local.gateway import HttpRequest, HttpResponse, error_response
+from infra.local.gateway import HttpRequest, HttpResponse, error_response, json_response
 
 PREFIX = "/_sandbox/"
 Clock = Callable[[], datetime]
@@ -59,6 +61,44 @@ class SandboxContext:
     clock: Clock = wall_clock
     webhooks: Webhooks = field(default_factory=RecordedWebhooks)  # a path without a host is the stack's own
     secret: Callable[[str], str] = topology.local_secret  # a provider secret, as the local stack holds it
+
+
+@dataclass
+class SentMessages:
+    """What a sandbox took, in order, for `threadline outbox` (thread-safe: callers answer on many threads)."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, *, at: datetime, to: str, message_id: str, kind: str, text: str, status: str) -> None:
+        entry = {"at": at.isoformat(), "to": to, "id": message_id, "kind": kind, "text": text, "status": status}
+        with self.lock:
+            self.items.append(entry)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(item) for item in self.items]
+
+
+ControlAction = Callable[[dict[str, Any]], None]
+
+
+def controlled(
+    request: HttpRequest, action: str, actions: Mapping[str, ControlAction], state: Callable[[], dict[str, Any]]
+) -> HttpResponse:
+    """A sandbox's own endpoints (`_control/<action>`): `GET state`, or a POSTed JSON object for an action."""
+    if request.method == "GET" and action == "state":
+        return json_response(200, state())
+    if action not in actions:
+        return error_response(404, "not_found", f"no control action {action!r}; one of: {', '.join(actions)}")
+    try:
+        body = json.loads(request.body or b"{}")
+        if not isinstance(body, dict):
+            raise TypeError("the body is not a JSON object")
+        actions[action](body)
+    except (ValueError, TypeError, KeyError) as error:
+        return error_response(400, "bad_request", f"{action}: {error}")
+    return json_response(200, {"done": action})
 
 
 class SandboxApp(Protocol):

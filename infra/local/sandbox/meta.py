@@ -24,9 +24,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.local.gateway import HttpRequest, HttpResponse, error_response, json_response
+from infra.local.gateway import HttpRequest, HttpResponse, json_response
 from infra.local.samples.meta import BUSINESS_PHONE, WHATSAPP_BUSINESS_ACCOUNT_ID
-from infra.local.sandbox import SandboxContext
+from infra.local.sandbox import SandboxContext, SentMessages, controlled
 from shared.channels.meta import SIGNATURE_HEADER, signature
 from shared.replies.providers.meta import ANY_PAGE, page_tokens
 
@@ -50,7 +50,7 @@ class Refusal(ValueError):
 @dataclass
 class MetaSandbox:
     context: SandboxContext
-    sent: list[dict[str, Any]] = field(default_factory=list)
+    sent: SentMessages = field(default_factory=SentMessages)
     closed_windows: set[str] = field(default_factory=set)
     throttled: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -80,8 +80,7 @@ class MetaSandbox:
             return _error(Refusal(100, "(#100) Invalid parameter"))
 
     def outbox(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(self.sent)
+        return self.sent.snapshot()
 
     # --- WhatsApp Cloud API --------------------------------------------------------------------------
 
@@ -173,17 +172,9 @@ class MetaSandbox:
     # --- mechanics ---------------------------------------------------------------------------------------
 
     def _record(self, to: str, message_id: str, kind: str, text: str) -> None:
-        with self.lock:
-            self.sent.append(
-                {
-                    "at": self.context.clock().isoformat(),
-                    "to": to,
-                    "id": message_id,
-                    "kind": kind,
-                    "text": text,
-                    "status": "delivered",
-                }
-            )
+        self.sent.record(
+            at=self.context.clock(), to=to, message_id=message_id, kind=kind, text=text, status="delivered"
+        )
 
     def _webhook(self, payload: dict[str, Any], after_s: float) -> None:
         body = json.dumps(payload).encode()
@@ -194,24 +185,17 @@ class MetaSandbox:
         self.context.webhooks.post(WEBHOOK_PATH, headers, body, after_s=after_s)
 
     def _control(self, request: HttpRequest, action: str) -> HttpResponse:
-        if request.method == "GET" and action == "state":
-            return json_response(200, {"sent": len(self.sent), "closed_windows": sorted(self.closed_windows)})
-        try:
-            body = json.loads(request.body or b"{}")
+        def window(body: dict[str, Any]) -> None:
+            recipient = str(body["recipient"])
             with self.lock:
-                if action == "window":
-                    recipient = str(body["recipient"])
-                    if body.get("open", False):
-                        self.closed_windows.discard(recipient)
-                    else:
-                        self.closed_windows.add(recipient)
-                elif action == "fail_next":
-                    self.throttled = int(body.get("count", 1))
-                else:
-                    return error_response(404, "not_found", f"no control action {action!r}")
-        except (ValueError, TypeError, KeyError) as error:
-            return error_response(400, "bad_request", f"{action}: {error}")
-        return json_response(200, {"done": action})
+                (self.closed_windows.discard if body.get("open", False) else self.closed_windows.add)(recipient)
+
+        def fail_next(body: dict[str, Any]) -> None:
+            with self.lock:
+                self.throttled = int(body.get("count", 1))
+
+        state = {"sent": len(self.sent.items), "closed_windows": sorted(self.closed_windows)}
+        return controlled(request, action, {"window": window, "fail_next": fail_next}, lambda: state)
 
 
 def _error(refusal: Refusal) -> HttpResponse:

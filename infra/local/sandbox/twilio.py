@@ -16,7 +16,6 @@ form-encoded and signed with X-Twilio-Signature as Twilio signs them.
 from __future__ import annotations
 
 import base64
-import json
 import re
 import secrets
 import threading
@@ -25,8 +24,8 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from infra.local.gateway import HttpRequest, HttpResponse, error_response, json_response
-from infra.local.sandbox import SandboxContext
+from infra.local.gateway import HttpRequest, HttpResponse, json_response
+from infra.local.sandbox import SandboxContext, SentMessages, controlled
 from shared.channels.twilio import SIGNATURE_HEADER, compute_signature
 
 PROVIDER = "twilio"
@@ -49,7 +48,7 @@ class _Forced:
 @dataclass
 class TwilioSandbox:
     context: SandboxContext
-    sent: list[dict[str, Any]] = field(default_factory=list)
+    sent: SentMessages = field(default_factory=SentMessages)
     unsubscribed: set[str] = field(default_factory=set)
     undeliverable: set[str] = field(default_factory=set)
     forced: _Forced = field(default_factory=_Forced)
@@ -72,10 +71,7 @@ class TwilioSandbox:
         return self._create(request, match["sid"])
 
     def outbox(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [
-                {key: message[key] for key in ("at", "to", "id", "kind", "text", "status")} for message in self.sent
-            ]
+        return self.sent.snapshot()
 
     # --- a message ------------------------------------------------------------------------------
 
@@ -126,17 +122,14 @@ class TwilioSandbox:
             "uri": f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}.json",
         }
         delivered = to.removeprefix("whatsapp:") not in self.undeliverable
-        with self.lock:
-            self.sent.append(
-                {
-                    "at": now.isoformat(),
-                    "to": to,
-                    "id": sid,
-                    "kind": "mms" if media else "whatsapp" if to.startswith("whatsapp:") else "sms",
-                    "text": form.get("Body", ""),
-                    "status": "delivered" if delivered else "undelivered",
-                }
-            )
+        self.sent.record(
+            at=now,
+            to=to,
+            message_id=sid,
+            kind="mms" if media else "whatsapp" if to.startswith("whatsapp:") else "sms",
+            text=form.get("Body", ""),
+            status="delivered" if delivered else "undelivered",
+        )
         if callback := form.get("StatusCallback"):
             final = (
                 {"MessageStatus": "delivered"} if delivered else {"MessageStatus": "undelivered", "ErrorCode": "30003"}
@@ -163,24 +156,19 @@ class TwilioSandbox:
     # --- the sandbox's own controls ------------------------------------------------------------------
 
     def _control(self, request: HttpRequest, action: str) -> HttpResponse:
-        if request.method == "GET" and action == "state":
-            return json_response(200, {"sent": len(self.sent), "unsubscribed": sorted(self.unsubscribed)})
-        try:
-            body = json.loads(request.body or b"{}")
+        def unsubscribe(body: dict[str, Any]) -> None:
+            self.unsubscribed.add(str(body["number"]))
+
+        def undeliverable(body: dict[str, Any]) -> None:
+            self.undeliverable.add(str(body["number"]))
+
+        def fail_next(body: dict[str, Any]) -> None:
             with self.lock:
-                if action == "unsubscribe":
-                    self.unsubscribed.add(str(body["number"]))
-                elif action == "undeliverable":
-                    self.undeliverable.add(str(body["number"]))
-                elif action == "fail_next":
-                    self.forced = _Forced(
-                        int(body["status"]), int(body.get("count", 1)), int(body.get("retry_after", 1))
-                    )
-                else:
-                    return error_response(404, "not_found", f"no control action {action!r}")
-        except (ValueError, TypeError, KeyError) as error:
-            return error_response(400, "bad_request", f"{action}: {error}")
-        return json_response(200, {"done": action})
+                self.forced = _Forced(int(body["status"]), int(body.get("count", 1)), int(body.get("retry_after", 1)))
+
+        actions = {"unsubscribe": unsubscribe, "undeliverable": undeliverable, "fail_next": fail_next}
+        state = {"sent": len(self.sent.items), "unsubscribed": sorted(self.unsubscribed)}
+        return controlled(request, action, actions, lambda: state)
 
 
 def _error(status: int, code: int, message: str) -> HttpResponse:
