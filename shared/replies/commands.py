@@ -100,9 +100,10 @@ class Replies:
         rules.provider_for(answered)  # a call or a contact-center chat has no text reply: refused before anything
         recipient = self._recipient(request, answered, case.customer_id)
         phone = rules.phone_of(recipient)
+        now = self._clock()
         route = rules.route(
             answered,
-            now=self._clock(),
+            now=now,
             text=request.text,
             attachments=len(request.attachments),
             template=request.template,
@@ -118,7 +119,7 @@ class Replies:
             text=request.text,
             attachment_urls=tuple(request.attachments),
             our_message_id=reply_id(case_id, idempotency_key),
-            now=self._clock(),
+            now=now,
             email_from=self._email_from,
         )
         return self._store_and_queue(contact)

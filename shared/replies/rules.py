@@ -49,7 +49,8 @@ MAX_TEXT: dict[Channel, int] = {
     Channel.EMAIL: 32_768,
 }
 MAX_POST = 280
-ATTACHMENT_CHANNELS = frozenset({Channel.SMS, Channel.MMS, Channel.WHATSAPP})  # Twilio's MediaUrl
+# Media go out as Twilio's MediaUrl (MMS, WhatsApp through Twilio); no other courier sends them yet.
+ATTACHMENT_PROVIDERS = frozenset({Provider.TWILIO})
 CUSTOMER_KINDS: dict[Channel, IdentifierKind] = {
     Channel.SMS: IdentifierKind.PHONE,
     Channel.MMS: IdentifierKind.PHONE,
@@ -134,11 +135,13 @@ def policy_for(
     return SendPolicy.STANDARD
 
 
-def check_content(channel: Channel, visibility: Visibility, text: str | None, attachments: int, template: bool) -> None:
+def check_content(
+    channel: Channel, provider: Provider, visibility: Visibility, *, text: str | None, attachments: int, template: bool
+) -> None:
     if not text and not template and not attachments:
         raise ReplyRefused("empty_reply", "a reply needs text, a template or an attachment")
-    if attachments and channel not in ATTACHMENT_CHANNELS:
-        raise ReplyRefused("attachments_not_supported", f"attachments are not sent on {channel.value}")
+    if attachments and provider not in ATTACHMENT_PROVIDERS:
+        raise ReplyRefused("attachments_not_supported", f"attachments are not sent on {channel.value} via {provider}")
     limit = MAX_POST if channel is Channel.X and visibility is Visibility.PUBLIC else MAX_TEXT[channel]
     if text and len(text) > limit:
         raise ReplyRefused("text_too_long", f"{channel.value} takes at most {limit} characters")
@@ -160,7 +163,7 @@ def route(
     if channel is Channel.SMS and attachments:
         channel = Channel.MMS
     visibility = answered.content.visibility if channel is Channel.X else Visibility.PRIVATE
-    check_content(channel, visibility, text, attachments, template is not None)
+    check_content(channel, provider, visibility, text=text, attachments=attachments, template=template is not None)
     policy = policy_for(answered.channel, provider, answered.occurred_at, now, template)
     if opted_out:
         raise ReplyRefused("recipient_opted_out", "the customer opted out of messages to this number (STOP)")

@@ -84,11 +84,12 @@ class Sender:
             if delivery.provider_message_id:  # step 4 again: the repair of a crash after step 3
                 self._store.record_provider_id(stored.contact, delivery.provider_message_id, _post_key(stored.contact))
             return Sent.ALREADY
+        courier = self._courier(stored.contact)  # a courier that cannot be built fails before anything is written
         now = self._clock()
         sending = moved(stored.contact, DeliveryStatus.SENDING, now, attempts=delivery.attempts + 1)
         if self._store.put_reply(sending, stored.version) is not None:
             return Sent.ALREADY  # another delivery of this message is sending it
-        outcome = self._courier(sending).send(sending, now)
+        outcome = courier.send(sending, now)
         return self._record(VersionedContact(sending, stored.version + 1), outcome)
 
     def _courier(self, contact: Contact) -> Courier:

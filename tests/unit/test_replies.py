@@ -443,3 +443,27 @@ def test_a_complaint_is_said_on_a_delivered_reply_which_stays_delivered() -> Non
     assert complained.delivery.error is not None
     assert complained.delivery.error.code == COMPLAINT
     assert reported(complained, report(DeliveryStatus.FAILED, DeliveryError(code=COMPLAINT, message="spam"))) is None
+
+
+def test_attachments_go_out_only_where_a_courier_sends_media() -> None:
+    _, _, twilio = world(inbound(Channel.SMS, Provider.TWILIO))
+    _, _, meta = world(inbound(Channel.WHATSAPP, Provider.META))
+    media = ["https://cdn.example.com/label.png"]
+
+    mms = twilio.reply(CASE, ReplyRequest(text="Your label", attachments=media), None)
+    with pytest.raises(ReplyRefused) as refused:
+        meta.reply(CASE, ReplyRequest(text="Your label", attachments=media), None)
+
+    assert mms.channel is Channel.MMS
+    assert [a.url for a in mms.content.attachments] == media
+    assert refused.value.code == "attachments_not_supported"
+
+
+def test_a_provider_without_a_courier_fails_before_the_reply_is_marked_sending() -> None:
+    store, _, replies = world(inbound(Channel.SMS, Provider.TWILIO))
+    contact_id = queued_reply(store, replies)
+
+    with pytest.raises(LookupError):
+        Sender(store, {}, clock=lambda: NOW).send(contact_id)
+
+    assert status(store, contact_id) is DeliveryStatus.QUEUED  # the redelivery may still send it
