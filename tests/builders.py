@@ -177,6 +177,14 @@ def event_fixture(provider: str, name: str) -> bytes:
     return (EVENTS / provider / name).read_bytes()
 
 
+def app_login(account: str, phone: str, event_id: str, at: datetime) -> bytes:
+    """The app's login event (tests/events/app) for another account, verifying `phone`."""
+    event = json.loads(event_fixture("app", "login_message.json"))
+    event |= {"event_id": event_id, "occurred_at": at.isoformat()}
+    event["customer"] |= {"app_customer_id": account, "verified": {"phone": phone}}
+    return json.dumps(event).encode()
+
+
 def json_request(body: bytes, path: str = "/webhooks/meta") -> WebhookRequest:
     """A decoded JSON webhook call, for testing the pure parsers without the handler."""
     return WebhookRequest(

@@ -23,6 +23,7 @@ class CustomerResolution:
     evidence: str
     ambiguous: bool = False
     over_limit: bool = False  # an identifier was left unattached: its customer holds the most of its kind
+    candidates: tuple[tuple[Identifier, str], ...] = ()  # ambiguous: each identifier and a customer it could be
 
 
 class CaseStepKind(Enum):
@@ -46,35 +47,60 @@ def first_thread_hit(keys: Sequence[str], hits: Mapping[str, ThreadHit]) -> Thre
     return None
 
 
-def resolve_customer(contact: Contact, usable: Sequence[Identifier], owners: Mapping[str, str]) -> CustomerResolution:
+def resolve_customer(
+    contact: Contact,
+    usable: Sequence[Identifier],
+    owners: Mapping[str, str],
+    contested: Mapping[str, frozenset[str]] | None = None,
+) -> CustomerResolution:
     """Rule 2: the sender identifier finds the customer; none found creates one.
 
     `owners` maps identifier keys to the customer that owns them. Two identifiers
     of one sender owned by different customers is a shared identifier: attach to
     none and flag it, because guessing would show one person another's history.
+    So is an identifier that two customers verified (`contested`: a recycled or
+    family number): it finds neither, and a new customer is made only from what
+    else the contact names.
     """
+    contested = contested or {}
     finders = [identifier for identifier in usable if identifier.assurance.finds_customer]
     if not finders:
         return CustomerResolution(customer_id=None, created=False, evidence="no usable identifier")
-    found = {owners[identifier.key] for identifier in finders if identifier.key in owners}
+    clean = [identifier for identifier in finders if identifier.key not in contested]
+    found = {owners[identifier.key] for identifier in clean if identifier.key in owners}
     if len(found) > 1:
+        candidates = tuple((i, owners[i.key]) for i in clean if i.key in owners)
         return CustomerResolution(
-            customer_id=None, created=False, evidence="identifiers owned by several customers", ambiguous=True
+            None, False, "identifiers owned by several customers", ambiguous=True, candidates=candidates
         )
     if found:
         customer = found.pop()
-        via = next(identifier for identifier in finders if owners.get(identifier.key) == customer)
+        via = next(identifier for identifier in clean if owners.get(identifier.key) == customer)
         return CustomerResolution(
             customer_id=customer,
             created=False,
             evidence=f"{via.kind.value} identifier ({via.assurance.value})",
         )
-    primary = finders[0]
+    disputed = [identifier for identifier in finders if identifier.key in contested]
+    if not clean:
+        candidates = tuple(
+            (identifier, customer)
+            for identifier in disputed
+            for customer in sorted({*contested[identifier.key], *_owner_of(identifier, owners)})
+        )
+        evidence = f"{disputed[0].kind.value} verified by several customers"
+        return CustomerResolution(None, False, evidence, ambiguous=True, candidates=candidates)
+    primary = clean[0]
+    left_out = f", {disputed[0].kind.value} verified by several customers left out" if disputed else ""
     return CustomerResolution(
         customer_id=minted.customer_id(contact.contact_id),
         created=True,
-        evidence=f"new customer from {primary.kind.value} identifier ({primary.assurance.value})",
+        evidence=f"new customer from {primary.kind.value} identifier ({primary.assurance.value}){left_out}",
     )
+
+
+def _owner_of(identifier: Identifier, owners: Mapping[str, str]) -> tuple[str, ...]:
+    return (owners[identifier.key],) if identifier.key in owners else ()
 
 
 def joins_foreign_thread(contact: Contact) -> bool:

@@ -123,10 +123,11 @@ def test_two_different_crm_ids_never_merge(world: tuple[ContactProcessor, Mergin
 
     with pytest.raises(MergeConflict):
         merging.merge_customers(first.customer_id or "", second.customer_id or "", EVIDENCE)
-    with pytest.raises(MergeConflict):  # nor through a verified phone the CRM attaches
-        merging.attach_verified_identifier(
-            first.customer_id or "", identifiers.phone(ADA_WORK, "US", Assurance.VERIFIED), "CRM sync"
-        )
+    # nor through a verified phone the CRM attaches: the phone is contested instead
+    attached = merging.attach_verified_identifier(
+        first.customer_id or "", identifiers.phone(ADA_WORK, "US", Assurance.VERIFIED), "CRM sync"
+    )
+    assert attached.contested and attached.merge is None
     assert merging.resolve_customer_id(second.customer_id or "") == (second.customer_id, False)
 
 
