@@ -16,7 +16,7 @@ from shared.channels.twilio import compute_signature
 from shared.ingest.message import ContactMessage
 from shared.ingest.request import WebhookRequest
 from shared.model import identifiers, minted
-from shared.model.contact import Assurance, Channel, Contact, Direction, Party, Provider
+from shared.model.contact import Assurance, Channel, Contact, Direction, Party, Provider, Thread
 from shared.model.records import CaseRecord
 
 PUBLIC_URL = "https://hooks.example.com"
@@ -164,6 +164,44 @@ def sms_contact(
         recipient=business if direction is Direction.INBOUND else customer,
         content={"text": text},  # type: ignore[arg-type]
         automated=automated,
+    )
+
+
+SHOP_ADDRESS = Party(identifiers=(identifiers.email("support@shop.example.org", Assurance.CHANNEL),))
+
+
+def email_contact(
+    message_id: str, sender: str, *, at: datetime, in_reply_to: str | None = None, text: str = "hi"
+) -> Contact:
+    """An inbound email as the email parsers make it, at a chosen provider time, on one thread."""
+    return Contact(
+        contact_id=minted.contact_id("ses", message_id, at),
+        channel=Channel.EMAIL,
+        provider=Provider.SES,
+        direction=Direction.INBOUND,
+        provider_message_id=message_id,
+        occurred_at=at,
+        received_at=at,
+        sender=Party(identifiers=(identifiers.email(sender, Assurance.CHANNEL),)),
+        recipient=SHOP_ADDRESS,
+        thread=Thread(message_id=message_id, in_reply_to=in_reply_to, subject="Broken kettle"),
+        content={"text": text},  # type: ignore[arg-type]
+    )
+
+
+def whatsapp_contact(wamid: str, wa_id: str, *, at: datetime, text: str = "hi") -> Contact:
+    """An inbound WhatsApp message as the Meta parser makes it: the wa_id, then the same number as a phone."""
+    return Contact(
+        contact_id=minted.contact_id("meta", wamid, at),
+        channel=Channel.WHATSAPP,
+        provider=Provider.META,
+        direction=Direction.INBOUND,
+        provider_message_id=wamid,
+        occurred_at=at,
+        received_at=at,
+        sender=Party(identifiers=identifiers.whatsapp(wa_id)),
+        recipient=Party(identifiers=(identifiers.phone("+14155559999", "US", Assurance.CHANNEL),)),
+        content={"text": text},  # type: ignore[arg-type]
     )
 
 

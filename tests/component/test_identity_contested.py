@@ -10,12 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import boto3
-import pytest
 
 from shared.adapters.dynamo import keys
 from shared.adapters.dynamo.admin import AdminStore
 from shared.adapters.dynamo.contacts import DynamoStore
-from shared.adapters.dynamo.identity import DynamoIdentityStore
 from shared.channels import app
 from shared.config import get_settings
 from shared.linking.merging import Merging
@@ -23,18 +21,10 @@ from shared.linking.processor import ContactProcessor, ProcessResult
 from shared.model import identifiers
 from shared.model.contact import Assurance, Contact, IdentifierKind
 from tests.builders import app_login, json_request, sms_contact
-from tests.conftest import Account
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 FAMILY_PHONE = "+14155550123"
 PHONE = identifiers.phone(FAMILY_PHONE, "US", Assurance.VERIFIED)
-
-
-@pytest.fixture
-def world(aws: Account) -> tuple[ContactProcessor, Merging]:
-    client = boto3.client("dynamodb")
-    merging = Merging(DynamoIdentityStore(client, aws.table), clock=lambda: T0 + timedelta(days=1))
-    return ContactProcessor(DynamoStore(client, aws.table), get_settings(), merging), merging
 
 
 def store() -> DynamoStore:

@@ -19,6 +19,7 @@ from shared.linking.processor import ContactProcessor
 from shared.model import identifiers, minted
 from shared.model.contact import Assurance, Channel, Contact, Direction, Identifier, LinkRule, Party, Provider, Thread
 from shared.model.events import EventType
+from tests.builders import email_contact as email
 from tests.builders import sms_contact
 from tests.conftest import Account
 
@@ -33,22 +34,6 @@ def processor(aws: Account) -> ContactProcessor:
     client = boto3.client("dynamodb")
     return ContactProcessor(
         DynamoStore(client, aws.table), get_settings(), Merging(DynamoIdentityStore(client, aws.table))
-    )
-
-
-def email(message_id: str, sender: str, *, at: datetime, in_reply_to: str | None = None, text: str = "hi") -> Contact:
-    return Contact(
-        contact_id=minted.contact_id("ses", message_id, at),
-        channel=Channel.EMAIL,
-        provider=Provider.SES,
-        direction=Direction.INBOUND,
-        provider_message_id=message_id,
-        occurred_at=at,
-        received_at=at,
-        sender=Party(identifiers=(identifiers.email(sender, Assurance.CHANNEL),)),
-        recipient=SHOP,
-        thread=Thread(message_id=message_id, in_reply_to=in_reply_to, subject="Broken kettle"),
-        content={"text": text},  # type: ignore[arg-type]
     )
 
 

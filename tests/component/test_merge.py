@@ -9,25 +9,16 @@ import boto3
 import pytest
 
 from shared.adapters.dynamo.contacts import DynamoStore
-from shared.adapters.dynamo.identity import DynamoIdentityStore
 from shared.config import get_settings
 from shared.linking.merging import CustomerMerged, MergeAlreadyUndone, MergeConflict, MergeNotFound, Merging
 from shared.linking.processor import ContactProcessor
 from shared.model import identifiers
 from shared.model.contact import Assurance, Contact, Identifier, IdentifierKind
 from tests.builders import sms_contact
-from tests.conftest import Account
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 ADA, ADA_WORK = "+14155550123", "+14155550124"
 EVIDENCE = "CRM record 0031x00000AbCdE holds both numbers"
-
-
-@pytest.fixture
-def world(aws: Account) -> tuple[ContactProcessor, Merging]:
-    client = boto3.client("dynamodb")
-    merging = Merging(DynamoIdentityStore(client, aws.table), clock=lambda: T0 + timedelta(days=1))
-    return ContactProcessor(DynamoStore(client, aws.table), get_settings(), merging), merging
 
 
 def store() -> DynamoStore:

@@ -19,14 +19,12 @@ from hypothesis import strategies as st
 from shared.config import Settings
 from shared.linking.merging import Merging
 from shared.linking.processor import ContactProcessor
-from shared.model import identifiers, minted
-from shared.model.contact import Assurance, Channel, Contact, Direction, Party, Provider, Thread
-from tests.builders import sms_contact
+from shared.model.contact import Channel, Contact, Direction
+from tests.builders import email_contact, sms_contact, whatsapp_contact
 from tests.fakes import InMemoryStore
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 RETRY_HORIZON = timedelta(days=7)
-BUSINESS = Party(identifiers=(identifiers.phone("+14155559999", "US", Assurance.CHANNEL),))
 PEOPLE = (("14155550101", "ann@shop-customers.org"), ("14155550102", "bob@shop-customers.org"))
 
 
@@ -68,29 +66,11 @@ def contact(index: int, journey: Sequence[Message]) -> Contact:
         return sms_contact(
             sid, "+" + phone, at=at, direction=Direction.OUTBOUND if message.outbound else Direction.INBOUND
         )
-    thread = Thread()
     if message.channel is Channel.WHATSAPP:
-        sender = Party(identifiers=identifiers.whatsapp(phone))
-        provider = Provider.META
-    else:
-        sender = Party(identifiers=(identifiers.email(address, Assurance.CHANNEL),))
-        provider = Provider.SES
-        quoted = answered(index, journey)
-        sid = message_id(index)
-        thread = Thread(message_id=sid, in_reply_to=message_id(quoted) if quoted is not None else None)
-    return Contact(
-        contact_id=minted.contact_id(provider.value, sid, at),
-        channel=message.channel,
-        provider=provider,
-        direction=Direction.INBOUND,
-        provider_message_id=sid,
-        occurred_at=at,
-        received_at=at,
-        sender=sender,
-        recipient=BUSINESS,
-        thread=thread,
-        content={"text": "hello"},  # type: ignore[arg-type]
-    )
+        return whatsapp_contact(sid, phone, at=at)
+    quoted = answered(index, journey)
+    in_reply_to = message_id(quoted) if quoted is not None else None
+    return email_contact(message_id(index), address, at=at, in_reply_to=in_reply_to)
 
 
 messages = st.builds(

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from shared.config import Settings
-from shared.linking.merging import Merging
 from shared.linking.processor import ContactProcessor
 from shared.model import identifiers, minted
-from shared.model.contact import Assurance, Channel, Contact, Direction, LinkRule, Party, Provider, Thread
+from shared.model.contact import Assurance, Contact, Direction, LinkRule, Party
 from shared.model.records import CaseStatus
-from tests.builders import sms_contact
+from tests.builders import email_contact, sms_contact
 from tests.fakes import InMemoryStore
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -24,30 +20,8 @@ ANN = "+14155550123"
 SHOP = Party(identifiers=(identifiers.email("help@shop.example.net", Assurance.CHANNEL),))
 
 
-@pytest.fixture
-def store() -> InMemoryStore:
-    return InMemoryStore()
-
-
-@pytest.fixture
-def processor(store: InMemoryStore) -> ContactProcessor:
-    return ContactProcessor(store, Settings(), Merging(store))
-
-
 def email(message_id: str, at: datetime, in_reply_to: str | None = None) -> Contact:
-    return Contact(
-        contact_id=minted.contact_id("ses", message_id, at),
-        channel=Channel.EMAIL,
-        provider=Provider.SES,
-        direction=Direction.INBOUND,
-        provider_message_id=message_id,
-        occurred_at=at,
-        received_at=at,
-        sender=Party(identifiers=(identifiers.email("ann@example.org", Assurance.CHANNEL),)),
-        recipient=SHOP,
-        thread=Thread(message_id=message_id, in_reply_to=in_reply_to),
-        content={"text": "hello"},  # type: ignore[arg-type]
-    )
+    return email_contact(message_id, "ann@example.org", at=at, in_reply_to=in_reply_to)
 
 
 def case_of(store: InMemoryStore, contact: Contact) -> str | None:

@@ -573,21 +573,5 @@ class DynamoStore(TableClient):
         values: Mapping[str, str],
         names: Mapping[str, str] | None = None,
     ) -> ActiveCase | None:
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": dump(keys.profile(customer_id)),
-            "UpdateExpression": update,
-            "ConditionExpression": condition,
-            "ExpressionAttributeValues": dump(values),
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        if names:
-            request["ExpressionAttributeNames"] = dict(names)
-        try:
-            self._client.update_item(**request)
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-            old: Mapping[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
-            return active_case_of(load(old) if old else None)
-        return None
+        old = self._update_or_old(keys.profile(customer_id), update, condition, values, names)
+        return None if old is None else active_case_of(old or None)

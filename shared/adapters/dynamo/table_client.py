@@ -88,11 +88,24 @@ class TableClient:
         names: Mapping[str, str] | None = None,
     ) -> None:
         """One conditional UpdateItem; a failed condition raises `ConditionFailed` naming the item's kind."""
+        if self._update_or_old(key, update, condition, values, names) is not None:
+            raise ConditionFailed(key["PK"].split("#", 1)[0])
+
+    def _update_or_old(
+        self,
+        key: keys.Key,
+        update: str,
+        condition: str,
+        values: Mapping[str, Any],
+        names: Mapping[str, str] | None = None,
+    ) -> Item | None:
+        """One conditional UpdateItem: None when applied, else the item as it is (empty when there is none)."""
         request: dict[str, Any] = {
             "TableName": self._table,
             "Key": dump(key),
             "UpdateExpression": update,
             "ConditionExpression": condition,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         if values:
             request["ExpressionAttributeValues"] = dump(values)
@@ -103,7 +116,9 @@ class TableClient:
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
-            raise ConditionFailed(key["PK"].split("#", 1)[0]) from error
+            old: Mapping[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+            return load(old)
+        return None
 
     def _batch_put(self, items: Sequence[Item]) -> None:
         self._batch_write([{"PutRequest": {"Item": dump(item)}} for item in items])
