@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from shared.model import minted
-from shared.model.contact import Channel, Contact, Direction, Identifier
+from shared.model import identifiers, minted
+from shared.model.contact import Channel, Contact, Direction, Identifier, IdentifierKind
 from shared.model.records import ActiveCase, ThreadHit
 
 
@@ -62,8 +62,8 @@ def resolve_customer(
     family number): it finds neither, and a new customer is made only from what
     else the contact names.
     """
-    contested = contested or {}
     finders = [identifier for identifier in usable if identifier.assurance.finds_customer]
+    contested = _with_whatsapp_numbers(finders, owners, contested or {})
     if not finders:
         return CustomerResolution(customer_id=None, created=False, evidence="no usable identifier")
     clean = [identifier for identifier in finders if identifier.key not in contested]
@@ -83,11 +83,11 @@ def resolve_customer(
         )
     disputed = [identifier for identifier in finders if identifier.key in contested]
     if not clean:
-        candidates = tuple(
-            (identifier, customer)
-            for identifier in disputed
-            for customer in sorted({*contested[identifier.key], *_owner_of(identifier, owners)})
-        )
+        named: dict[str, Identifier] = {}  # each candidate once, by the first identifier that names it
+        for identifier in disputed:
+            for customer in sorted({*contested[identifier.key], *_owner_of(identifier, owners)}):
+                named.setdefault(customer, identifier)
+        candidates = tuple((identifier, customer) for customer, identifier in named.items())
         evidence = f"{disputed[0].kind.value} verified by several customers"
         return CustomerResolution(None, False, evidence, ambiguous=True, candidates=candidates)
     primary = clean[0]
@@ -97,6 +97,21 @@ def resolve_customer(
         created=True,
         evidence=f"new customer from {primary.kind.value} identifier ({primary.assurance.value}){left_out}",
     )
+
+
+def _with_whatsapp_numbers(
+    finders: Sequence[Identifier], owners: Mapping[str, str], contested: Mapping[str, frozenset[str]]
+) -> Mapping[str, frozenset[str]]:
+    """A WhatsApp id is the number it belongs to: when that phone is contested, so is the wa_id, or it
+    would find (or make) the customer the contested phone may not."""
+    extended = dict(contested)
+    for identifier in finders:
+        if identifier.kind is not IdentifierKind.WHATSAPP:
+            continue
+        phone = identifiers.number_of_whatsapp(identifier)
+        if phone is not None and phone.key in contested:
+            extended[identifier.key] = contested[phone.key] | set(_owner_of(phone, owners))
+    return extended
 
 
 def _owner_of(identifier: Identifier, owners: Mapping[str, str]) -> tuple[str, ...]:

@@ -69,6 +69,11 @@ def whatsapp(wa_id: str) -> tuple[Identifier, ...]:
     return (found, number)
 
 
+def number_of_whatsapp(wa_id: Identifier) -> Identifier | None:
+    """The phone a WhatsApp id stands for (the second identifier `whatsapp` gives), if it is a valid number."""
+    return next((i for i in whatsapp(wa_id.value) if i.kind is IdentifierKind.PHONE), None)
+
+
 def _dialable(wa_id: str) -> str:
     """WhatsApp keeps two legacy mobile formats that SMS and calls no longer use."""
     if len(wa_id) == 13 and wa_id.startswith("521"):

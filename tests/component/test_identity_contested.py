@@ -20,7 +20,7 @@ from shared.linking.merging import Merging
 from shared.linking.processor import ContactProcessor, ProcessResult
 from shared.model import identifiers
 from shared.model.contact import Assurance, Contact, IdentifierKind
-from tests.builders import app_login, json_request, sms_contact
+from tests.builders import app_login, json_request, sms_contact, whatsapp_contact
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 FAMILY_PHONE = "+14155550123"
@@ -69,6 +69,19 @@ def test_a_phone_two_app_accounts_verified_finds_neither_and_suggests_both(
     assert sms.case_id not in (parent.case_id, child.case_id)
     assert sms.link is not None and "phone verified by several customers" in sms.link.customer_evidence
     assert suggested_candidates(sms) == {parent.customer_id, child.customer_id}
+
+
+def test_whatsapp_from_a_phone_two_accounts_verified_finds_neither(world: tuple[ContactProcessor, Merging]) -> None:
+    processor, _ = world
+    parent = login(processor, "acct_parent", "evt_1", T0)
+    child = login(processor, "acct_child", "evt_2", T0 + timedelta(hours=1))
+    whatsapp = whatsapp_contact("wamid.1", FAMILY_PHONE.lstrip("+"), at=T0 + timedelta(hours=2))
+
+    result = processor.process(whatsapp)
+
+    stored = store().get_contact(whatsapp.contact_id)
+    assert stored is not None and stored.customer_id is None and result.ambiguous
+    assert suggested_candidates(stored) == {parent.customer_id, child.customer_id}
 
 
 def test_each_account_still_finds_itself_by_its_app_id(world: tuple[ContactProcessor, Merging]) -> None:

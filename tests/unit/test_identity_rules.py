@@ -47,3 +47,28 @@ def test_an_unowned_identifier_beside_a_contested_one_makes_a_new_customer_witho
 
     assert resolution.customer_id == minted.customer_id(CONTACT.contact_id) and resolution.created
     assert "phone verified by several customers left out" in resolution.evidence
+
+
+WHATSAPP_ID, WHATSAPP_PHONE = identifiers.whatsapp("14155550123")
+
+
+def test_a_whatsapp_id_of_a_contested_number_finds_no_one_even_when_it_is_owned() -> None:
+    # The old owner wrote on WhatsApp before a new account verified the recycled number.
+    owners = {WHATSAPP_ID.key: "cus_old", WHATSAPP_PHONE.key: "cus_old"}
+    resolution = resolve_customer(
+        CONTACT, [WHATSAPP_ID, WHATSAPP_PHONE], owners, {WHATSAPP_PHONE.key: frozenset({"cus_new"})}
+    )
+
+    assert resolution.customer_id is None and resolution.ambiguous
+    assert {candidate for _, candidate in resolution.candidates} == {"cus_old", "cus_new"}
+
+
+def test_a_first_whatsapp_message_from_a_contested_number_makes_no_customer() -> None:
+    # A family phone both parents' accounts verified: the WhatsApp id alone must not become either of them.
+    owners = {WHATSAPP_PHONE.key: "cus_mum"}
+    resolution = resolve_customer(
+        CONTACT, [WHATSAPP_ID, WHATSAPP_PHONE], owners, {WHATSAPP_PHONE.key: frozenset({"cus_dad"})}
+    )
+
+    assert resolution.customer_id is None and not resolution.created and resolution.ambiguous
+    assert {candidate for _, candidate in resolution.candidates} == {"cus_mum", "cus_dad"}
