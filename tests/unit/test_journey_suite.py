@@ -18,6 +18,7 @@ from shared.channels.email.limits import EmailLimits
 from shared.model import minted
 from tests.builders import sample_request
 from tools.journeys.identities import Identities, mistyped_reference
+from tools.journeys.replay import JourneyRun, provider_time
 from tools.journeys.requests import (
     Built,
     ContactKey,
@@ -142,6 +143,84 @@ def test_an_email_more_than_two_days_before_the_end_is_refused() -> None:
     problem = problems_of(journey([email, messenger("m1", "3d")], customers=[["e1"], ["m1"]], cases=[["e1"], ["m1"]]))
 
     assert "must lie within 2 days" in problem
+
+
+def whatsapp(label: str, at: str = "0m", **fields: Any) -> dict[str, Any]:
+    return {"channel": "whatsapp", "label": label, "from": "phone:ann", "at": at, "text": "hi", **fields}
+
+
+def late_whatsapp_journey() -> Journey:
+    """w3 was written a day in, but WhatsApp retried it until two days and an hour in: after w2."""
+    return Journey.model_validate(
+        journey(
+            [whatsapp("w1"), whatsapp("w2", "2d"), whatsapp("w3", "1d", arrives="2d 1h"), sms("s1", "2d 1h")],
+            customers=[["w1", "w2", "w3", "s1"]],
+            cases=[["w1", "w2", "w3", "s1"]],
+        )
+    )
+
+
+def test_a_late_step_is_listed_where_it_arrives_and_its_arrival_ends_the_journey() -> None:
+    late = late_whatsapp_journey()
+
+    assert [step.late for step in late.steps] == [False, False, True, False]
+    assert late.span == timedelta(days=2, hours=1)
+
+
+@pytest.mark.parametrize(
+    ("steps", "problem"),
+    [
+        ([whatsapp("w1", "1h", arrives="30m")], "arrives (30m) is before at (1h)"),
+        ([sms("s1", arrives="5m")], "step 1 (sms): arrives is for channels that carry a provider time"),
+        ([{**sms("s1", arrives="5m"), "channel": "sms-eum"}], "(sms-eum): arrives is for channels"),
+        ([{"channel": "call", "label": "k1", "from": "phone:ann", "at": "0m", "arrives": "5m"}], "(call): arrives"),
+        ([{"channel": "api", "action": "close", "case_of": "w1", "at": "0m", "arrives": "1m"}], "(api): arrives"),
+        ([whatsapp("w1"), {"channel": "repeat", "of": "w1", "at": "1m", "arrives": "2m"}], "(repeat): a repeat"),
+        ([whatsapp("w1", "1d", arrives="2d"), whatsapp("w2", "1d 1h")], "step 2 arrives earlier than the step before"),
+    ],
+)
+def test_a_late_arrival_that_cannot_happen_is_refused(steps: list[dict[str, Any]], problem: str) -> None:
+    labels = [step["label"] for step in steps if "label" in step]
+
+    assert problem in problems_of(journey(steps, customers=[labels], cases=[labels]))
+
+
+def test_a_late_email_is_still_held_to_the_date_horizon() -> None:
+    """The Date header is trusted for a few days after the email reaches Threadline, however late that is."""
+    email = {"channel": "email", "label": "e1", "from": "email:ann", "at": "1d", "arrives": "3d 1h"}
+    email |= {"subject": "s", "text": "t"}
+
+    problem = problems_of(journey([messenger("m1"), email], customers=[["m1", "e1"]], cases=[["m1", "e1"]]))
+
+    assert "step 2 (email) must lie within 2 days" in problem
+
+
+def test_the_replay_sends_a_late_steps_provider_time_as_declared() -> None:
+    late = late_whatsapp_journey()
+    now = datetime(2026, 11, 3, 14, 0, tzinfo=UTC)
+    run = JourneyRun(late, Identities(1, 1), start=now - late.span)
+    sent_at = [now - timedelta(hours=1, seconds=10), now - timedelta(seconds=5), now - timedelta(seconds=3), now]
+
+    times = [provider_time(run, step, moment) for step, moment in zip(late.steps, sent_at, strict=True)]
+
+    assert times[0] == run.start
+    assert times[1] == run.start + timedelta(days=2)
+    assert times[2] == run.start + timedelta(days=1)  # before w2, as the retry carries it
+    assert times[3] == now  # an SMS happens when it is sent
+    assert run.latest == now
+
+
+def test_the_replay_keeps_on_time_steps_after_a_live_one_sent_late_by_the_replay_itself() -> None:
+    """A live step is sent after its declared time; the next step may not appear to precede it."""
+    steps = [sms("s1", "0m"), whatsapp("w1", "1m")]
+    probe = Journey.model_validate(journey(steps, customers=[["s1", "w1"]], cases=[["s1", "w1"]]))
+    now = datetime(2026, 11, 3, 14, 0, tzinfo=UTC)
+    run = JourneyRun(probe, Identities(1, 1), start=now - probe.span - timedelta(seconds=90))
+
+    sms_time = provider_time(run, probe.steps[0], now)
+    whatsapp_time = provider_time(run, probe.steps[1], now + timedelta(seconds=1))
+
+    assert whatsapp_time == sms_time + timedelta(seconds=1)
 
 
 def test_a_broken_file_is_named_in_the_error(tmp_path: Path) -> None:

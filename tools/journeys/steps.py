@@ -1,7 +1,9 @@
 """The steps of a journey (journeys/*.toml): strict models, one per kind of call a step makes.
 
-Each step says when it happens (`at`), what it sends and which earlier steps it
-names; `tools.journeys.suite` checks a journey's steps against each other.
+Each step says when it happens (`at`), when it reaches Threadline if that is
+later (`arrives`: a provider's retry, a redrive), what it sends and which
+earlier steps it names; `tools.journeys.suite` checks a journey's steps
+against each other.
 """
 
 from __future__ import annotations
@@ -50,12 +52,24 @@ class Strict(BaseModel):
 
 
 class _Step(Strict):
-    at: Duration = Field(description="When, after the journey's first moment")
+    at: Duration = Field(description="When, after the journey's first moment: the provider's time of the step")
+    arrives: Duration | None = Field(
+        default=None, description="When it reaches Threadline, if later than `at`: a late delivery (retry, redrive)"
+    )
     concurrent: bool = Field(default=False, description="Sent with the previous step, before it is processed")
 
     @property
     def offset(self) -> timedelta:
         return parse_duration(self.at)
+
+    @property
+    def arrival(self) -> timedelta:
+        """When the step reaches Threadline: `arrives`, else its own time."""
+        return parse_duration(self.arrives) if self.arrives is not None else self.offset
+
+    @property
+    def late(self) -> bool:
+        return self.arrival > self.offset
 
     @property
     def creates_contact(self) -> bool:

@@ -22,6 +22,7 @@ from tools.journeys.steps import (
     PLACEHOLDER_KINDS,
     ApiStep,
     Label,
+    RepeatStep,
     Step,
     Strict,
 )
@@ -59,7 +60,8 @@ class Journey(Strict):
 
     @property
     def span(self) -> timedelta:
-        return max(step.offset for step in self.steps)
+        """From the first moment to the last arrival: the last step to reach Threadline is sent "now"."""
+        return max(step.arrival for step in self.steps)
 
     def rounds(self) -> tuple[int, ...]:
         """The round each step is sent in: the next round, unless it is concurrent with the previous step."""
@@ -77,8 +79,9 @@ def _problems(journey: Journey) -> Iterable[str]:
         yield "the first step cannot be concurrent"
     span = journey.span
     for index, step in enumerate(journey.steps):
-        if index and step.offset < journey.steps[index - 1].offset:
-            yield f"step {index + 1} is earlier than the step before it"
+        yield from _arrival_problems(index, step)
+        if index and step.arrival < journey.steps[index - 1].arrival:
+            yield f"step {index + 1} arrives earlier than the step before it (steps are listed in arrival order)"
         if step.horizon is not None and span - step.offset > step.horizon:
             yield f"step {index + 1} ({step.channel}) must lie within {step.horizon} of the journey's last step"
         for field, label in step.label_references().items():
@@ -97,6 +100,24 @@ def _problems(journey: Journey) -> Iterable[str]:
                 yield f"{own!r} is defined twice"
             seen[own] = index
     yield from _expectation_problems(journey)
+
+
+def _arrival_problems(index: int, step: Step) -> Iterable[str]:
+    """`arrives` (a late delivery) says the provider's time stays `at`: only a channel that sends one may be late."""
+    if step.arrives is None:
+        return
+    if step.arrival < step.offset:
+        yield f"step {index + 1}: arrives ({step.arrives}) is before at ({step.at}); nothing arrives before it happens"
+    if step.live:
+        yield (
+            f"step {index + 1} ({step.channel}): arrives is for channels that carry a provider time; "
+            f"{step.channel} happens when it reaches Threadline, so write that moment as at"
+        )
+    if isinstance(step, RepeatStep):
+        yield (
+            f"step {index + 1} (repeat): a repeat reaches Threadline at its at and keeps the times of the step "
+            "it repeats; arrives means nothing here"
+        )
 
 
 def _expectation_problems(journey: Journey) -> Iterable[str]:
