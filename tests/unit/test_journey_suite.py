@@ -270,6 +270,41 @@ def test_a_token_keeps_its_value_within_a_journey() -> None:
     assert identities.phone("ann") == identities.phone("ann") != identities.phone("ben")
 
 
+def test_argentine_tokens_are_unique_valid_buenos_aires_mobiles() -> None:
+    journeys = [Identities(run, journey) for run in (0, 1, 3999) for journey in (0, 1, 199)]
+    numbers = {identities.phone(token) for identities in journeys for token in ("ar-ana", "ar-leo")}
+
+    assert len(numbers) == 3 * 3 * 2
+    for number in numbers:
+        assert number.startswith("+5411") and len(number) == 13  # what callers and SMS show: no 9
+        mobile = phonenumbers.parse("+549" + number.removeprefix("+54"))
+        assert phonenumbers.is_valid_number(mobile)
+        assert phonenumbers.number_type(mobile) == phonenumbers.PhoneNumberType.MOBILE
+        assert phonenumbers.is_valid_number(phonenumbers.parse(number))
+
+
+def test_an_argentine_token_is_one_phone_written_three_ways() -> None:
+    identities = Identities(5, 9)
+    caller = identities.value("phone:ar-ana")
+
+    assert identities.whatsapp_number("phone:ar-ana") == "+549" + caller.removeprefix("+54")
+    assert identities.as_typed("phone:ar-ana").startswith("+54 9 11 ")
+    assert identities.whatsapp_number("phone:ann") == identities.value("phone:ann")
+
+
+def test_a_whatsapp_step_from_an_argentine_mobile_sends_the_wa_id_with_the_9() -> None:
+    step = MessageStep.model_validate(whatsapp("w1", **{"from": "phone:ar-ana"}))
+
+    built = message_step(step, context())
+
+    (contact,) = meta.parse(sample_request(signed(built))).contacts
+    wa_id = Identities(5, 9).whatsapp_number("phone:ar-ana").removeprefix("+")
+    assert contact.sender.identifiers[0].value == wa_id
+    assert wa_id.startswith("54911")
+    phone = next(i for i in contact.sender.identifiers if i.kind.value == "phone")
+    assert phone.value == Identities(5, 9).value("phone:ar-ana")  # one key with the caller id
+
+
 def test_a_mistyped_reference_fails_the_check_symbol() -> None:
     assert minted.parse_case_reference(REFERENCE) == REFERENCE
     assert minted.parse_case_reference(mistyped_reference(REFERENCE)) is None

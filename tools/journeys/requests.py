@@ -159,7 +159,9 @@ def message_step(step: MessageStep, context: StepContext) -> Built:
     if step.channel in ("whatsapp", "whatsapp-status"):
         wamid = "wamid." + uuid.uuid4().hex.upper()
         kind = "status" if step.channel == "whatsapp-status" else None
-        request = build(replace(options, message_id=wamid, kind=kind))
+        # The wa_id is the number as WhatsApp writes it: an Argentine mobile with its 9, unlike SMS and calls.
+        wa_number = values.whatsapp_number(step.sender)
+        request = build(replace(options, sender=wa_number, message_id=wamid, kind=kind))
 
         def whatsapp_time(payload: dict[str, Any]) -> None:
             for item in payload["entry"][0]["changes"][0]["value"].get("messages", []):
