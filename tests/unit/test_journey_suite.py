@@ -13,9 +13,10 @@ import pytest
 from pydantic import ValidationError
 
 from infra.local.samples import SignedRequest, samples
-from shared.channels import connect, mailgun, meta, x
+from shared.channels import connect, mailgun, meta, twilio, twilio_voice, x
 from shared.channels.email.limits import EmailLimits
 from shared.model import minted
+from shared.model.contact import Direction
 from tests.builders import sample_request
 from tools.journeys.identities import Identities, mistyped_reference
 from tools.journeys.replay import JourneyRun, provider_time
@@ -24,12 +25,13 @@ from tools.journeys.requests import (
     ContactKey,
     Injection,
     StepContext,
+    call_step,
     connect_step,
     email_step,
     message_step,
     render,
 )
-from tools.journeys.steps import ConnectStep, EmailStep, MessageStep, parse_duration
+from tools.journeys.steps import CallStep, ConnectStep, EmailStep, MessageStep, parse_duration
 from tools.journeys.suite import Journey, SuiteError, journey_files, load_suite
 
 REFERENCE = minted.case_reference("case_01J00000000000000000000000")
@@ -408,6 +410,33 @@ def test_an_email_reply_is_threaded_automated_and_signed_as_mailgun_signs() -> N
     assert parsed.automated is not None
     assert parsed.case_references == (REFERENCE,)
     assert (parsed.headers.date, built.key) == (now, ContactKey("mailgun", parsed.headers.message_id or ""))
+
+
+def test_an_outbound_call_step_is_our_call_to_the_customers_phone() -> None:
+    step = CallStep.model_validate(
+        {"channel": "call", "label": "k1", "from": "phone:ann", "at": "0m", "direction": "outbound"}
+    )
+
+    built = call_step(step, context())
+
+    (call,) = built.calls
+    assert isinstance(call, SignedRequest)
+    request = sample_request(call)
+    twilio.verify(request, "dev-twilio-auth-token")
+    (contact,) = twilio_voice.parse(request, twilio_voice.classify(request), default_region="US")
+    assert contact.direction is Direction.OUTBOUND
+    assert [i.value for i in contact.customer_party.identifiers] == [Identities(5, 9).value("phone:ann")]
+    assert built.key == ContactKey("twilio", contact.provider_message_id)
+
+
+@pytest.mark.parametrize(
+    "fields", [{"from": "withheld"}, {"callbacks": ["incoming", "status"]}, {"callbacks": ["status", "recording"]}]
+)
+def test_an_outbound_call_goes_to_a_phone_and_reports_its_status(fields: dict[str, Any]) -> None:
+    data = {"channel": "call", "label": "k1", "from": "phone:ann", "at": "0m", "direction": "outbound", **fields}
+
+    with pytest.raises(ValidationError, match="an outbound call goes to a phone"):
+        CallStep.model_validate(data)
 
 
 def test_a_connect_copy_keeps_the_contact_and_adds_attributes() -> None:

@@ -198,15 +198,19 @@ def message_step(step: MessageStep, context: StepContext) -> Built:
 
 
 def call_step(step: CallStep, context: StepContext) -> Built:
-    """One Twilio call: each callback a signed webhook about the same CallSid, in the order given."""
+    """One Twilio call: each callback a signed webhook about the same CallSid, in the order given.
+
+    For an outbound call `caller` is the customer we called (the sample puts our number in From)."""
     build = samples()[SAMPLE_OF_CHANNEL["call"]]
     sid = "CA" + uuid.uuid4().hex
     withheld = step.sender == "withheld"
     caller = WITHHELD_NUMBER if withheld else context.identities.value(step.sender)
     transcript = render(step.transcript or "", context)
     requests = []
-    for callback in step.callbacks:
+    for callback in step.reports:
         kind = "withheld" if withheld and callback == "incoming" else callback
+        if step.direction == "outbound":
+            kind = "outbound"  # the status callback of the call we placed to `caller`
         text = transcript if callback == "transcription" else ""
         options = SampleOptions(context.public_url, text=text, sender=caller, recipient=OUR_NUMBER, message_id=sid)
         requests.append(build(replace(options, kind=kind)))

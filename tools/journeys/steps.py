@@ -137,19 +137,31 @@ class MessageStep(_Step):
 
 
 class CallStep(_Step):
-    """A Twilio call: one contact, reported by several callbacks."""
+    """A Twilio call: one contact, reported by several callbacks; `outbound`, a call we placed to `from`."""
 
     channel: Literal["call"]
     label: Label
     sender: PhoneOrWithheld = Field(alias="from")
-    callbacks: tuple[Literal["incoming", "status", "recording", "transcription"], ...] = ("incoming", "status")
+    direction: Literal["inbound", "outbound"] = "inbound"
+    callbacks: tuple[Literal["incoming", "status", "recording", "transcription"], ...] | None = Field(
+        default=None, description='Default: ["incoming", "status"]; an outbound call reports ["status"]'
+    )
     transcript: str | None = None
 
     @model_validator(mode="after")
     def _transcript_has_its_callback(self) -> CallStep:
-        if (self.transcript is not None) != ("transcription" in self.callbacks):
+        if (self.transcript is not None) != ("transcription" in self.reports):
             raise ValueError("a transcript is sent by the transcription callback: give both or neither")
+        if self.direction == "outbound" and (self.sender == "withheld" or self.reports != ("status",)):
+            raise ValueError("an outbound call goes to a phone: and reports through its status callback only")
         return self
+
+    @property
+    def reports(self) -> tuple[str, ...]:
+        """The callbacks sent, in order."""
+        if self.callbacks is not None:
+            return self.callbacks
+        return ("status",) if self.direction == "outbound" else ("incoming", "status")
 
     @property
     def live(self) -> bool:
