@@ -233,6 +233,23 @@ def test_a_broken_file_is_named_in_the_error(tmp_path: Path) -> None:
         load_suite([broken])
 
 
+def test_each_journey_belongs_to_the_group_of_its_file(suite: list[Journey]) -> None:
+    assert {journey.group for journey in suite} == {path.stem for path in journey_files()}
+
+
+def test_a_journey_cannot_write_its_own_group(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.toml"
+    probe.write_text(
+        '[[journey]]\nid = "probe"\ntitle = "a probe"\ntags = ["t"]\nwhy = "to see what fails"\ngroup = "other"\n'
+        '[[journey.step]]\nlabel = "s1"\nchannel = "sms"\nfrom = "phone:ann"\nat = "0m"\ntext = "hi"\n'
+        '[journey.expect]\ncustomers = [["s1"]]\ncases = [["s1"]]\n',
+        encoding="utf-8",
+    )
+
+    with pytest.raises(SuiteError, match="group is the name of the journey's file"):
+        load_suite([probe])
+
+
 def test_concurrent_steps_share_the_round_of_the_step_before() -> None:
     probe = Journey.model_validate(
         journey(

@@ -13,9 +13,9 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, model_validator
 
 from tools.journeys.steps import (
     PLACEHOLDER,
@@ -46,6 +46,18 @@ class Journey(Strict):
     why: str = Field(min_length=10)
     steps: tuple[Step, ...] = Field(alias="step", min_length=1)
     expect: Expectation
+    group: str = Field(default="", description="The name of its file (`merges` for journeys/merges.toml)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _group_of_its_file(cls, data: Any, info: ValidationInfo) -> Any:
+        """`load_suite` names the file in the validation context: the group is the file, never written in it."""
+        group = (info.context or {}).get("group")
+        if group is None or not isinstance(data, dict):
+            return data
+        if "group" in data:
+            raise ValueError("group is the name of the journey's file, not a field to write")
+        return {**data, "group": group}
 
     @model_validator(mode="after")
     def _consistent(self) -> Journey:
@@ -166,7 +178,8 @@ def load_suite(paths: Sequence[Path] = ()) -> list[Journey]:
     journeys: list[Journey] = []
     for path in journey_files(paths):
         try:
-            suite = SuiteFile.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            suite = SuiteFile.model_validate(data, context={"group": path.stem})
         except (tomllib.TOMLDecodeError, ValidationError) as error:
             raise SuiteError(f"{path}: {error}") from error
         journeys += suite.journeys
