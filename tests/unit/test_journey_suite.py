@@ -21,17 +21,20 @@ from tests.builders import sample_request
 from tools.journeys.identities import Identities, mistyped_reference
 from tools.journeys.replay import JourneyRun, provider_time
 from tools.journeys.requests import (
+    ApiCall,
     Built,
     ContactKey,
     Injection,
     StepContext,
+    api_step,
+    app_step,
     call_step,
     connect_step,
     email_step,
     message_step,
     render,
 )
-from tools.journeys.steps import CallStep, ConnectStep, EmailStep, MessageStep, parse_duration
+from tools.journeys.steps import ApiStep, AppStep, CallStep, ConnectStep, EmailStep, MessageStep, parse_duration
 from tools.journeys.suite import Journey, SuiteError, journey_files, load_suite
 
 REFERENCE = minted.case_reference("case_01J00000000000000000000000")
@@ -306,9 +309,9 @@ def test_an_argentine_token_is_one_phone_written_three_ways() -> None:
     identities = Identities(5, 9)
     caller = identities.value("phone:ar-ana")
 
-    assert identities.whatsapp_number("phone:ar-ana") == "+549" + caller.removeprefix("+54")
+    assert identities.mobile_e164("phone:ar-ana") == "+549" + caller.removeprefix("+54")
     assert identities.as_typed("phone:ar-ana").startswith("+54 9 11 ")
-    assert identities.whatsapp_number("phone:ann") == identities.value("phone:ann")
+    assert identities.mobile_e164("phone:ann") == identities.value("phone:ann")
 
 
 def test_a_whatsapp_step_from_an_argentine_mobile_sends_the_wa_id_with_the_9() -> None:
@@ -317,11 +320,29 @@ def test_a_whatsapp_step_from_an_argentine_mobile_sends_the_wa_id_with_the_9() -
     built = message_step(step, context())
 
     (contact,) = meta.parse(sample_request(signed(built))).contacts
-    wa_id = Identities(5, 9).whatsapp_number("phone:ar-ana").removeprefix("+")
+    wa_id = Identities(5, 9).mobile_e164("phone:ar-ana").removeprefix("+")
     assert contact.sender.identifiers[0].value == wa_id
     assert wa_id.startswith("54911")
     phone = next(i for i in contact.sender.identifiers if i.kind.value == "phone")
     assert phone.value == Identities(5, 9).value("phone:ar-ana")  # one key with the caller id
+
+
+def test_the_app_and_the_crm_write_an_argentine_mobile_as_libphonenumber_does() -> None:
+    app = AppStep.model_validate(
+        {"channel": "app", "label": "a1", "account": "app:eva", "verified": ["phone:ar-eva"], "at": "0m", "text": "hi"}
+    )
+    attach = ApiStep.model_validate(
+        {"channel": "api", "action": "attach", "customer_of": "s1", "identifier": "phone:ar-eva", "at": "0m"}
+    )
+
+    (event,) = app_step(app, context()).calls
+    (call,) = api_step(attach, context()).calls
+
+    mobile = Identities(5, 9).mobile_e164("phone:ar-eva")
+    assert isinstance(event, SignedRequest) and isinstance(call, ApiCall)
+    assert json.loads(event.body)["customer"]["verified"]["phone"] == mobile
+    assert call.body["value"] == mobile
+    assert mobile.startswith("+54911")
 
 
 def test_a_mistyped_reference_fails_the_check_symbol() -> None:

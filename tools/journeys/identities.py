@@ -72,8 +72,9 @@ class Identities:
         """An `ar-` token's number in E.164 as libphonenumber and WhatsApp write a mobile: `+54 9 11 …`."""
         return f"{ARGENTINE_MOBILE_PREFIX}{_FIRST_ARGENTINE_SUBSCRIBER + self._serial('phone', token)}"
 
-    def whatsapp_number(self, symbol: str) -> str:
-        """The number WhatsApp reports as the sender's wa_id (with `+`): Argentine mobiles keep their 9."""
+    def mobile_e164(self, symbol: str) -> str:
+        """The number in E.164 as libphonenumber writes a mobile: WhatsApp's wa_id (with `+`), an app that
+        verified it by a one-time code. Argentine mobiles keep their 9 here, unlike callers and SMS."""
         kind, _, token = symbol.partition(":")
         if kind == "phone" and token.startswith(ARGENTINE_PREFIX):
             return self.argentine_mobile(token)
@@ -112,7 +113,7 @@ class Identities:
         mobile as Argentines give it to a business abroad, `+54 9 11 5000-0003`."""
         value = self.value(symbol)
         if symbol.startswith(f"phone:{ARGENTINE_PREFIX}"):
-            mobile = phonenumbers.parse(self.whatsapp_number(symbol))
+            mobile = phonenumbers.parse(self.mobile_e164(symbol))
             return phonenumbers.format_number(mobile, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
         if symbol.startswith("phone:"):
             return phonenumbers.format_number(phonenumbers.parse(value), phonenumbers.PhoneNumberFormat.NATIONAL)

@@ -160,7 +160,7 @@ def message_step(step: MessageStep, context: StepContext) -> Built:
         wamid = "wamid." + uuid.uuid4().hex.upper()
         kind = "status" if step.channel == "whatsapp-status" else None
         # The wa_id is the number as WhatsApp writes it: an Argentine mobile with its 9, unlike SMS and calls.
-        wa_number = values.whatsapp_number(step.sender)
+        wa_number = values.mobile_e164(step.sender)
         request = build(replace(options, sender=wa_number, message_id=wamid, kind=kind))
 
         def whatsapp_time(payload: dict[str, Any]) -> None:
@@ -286,7 +286,11 @@ def app_step(step: AppStep, context: StepContext) -> Built:
     """The first-party app's signed JSON (`X-Threadline-Signature: t=<unix>,v1=<hex HMAC of "t.body">`)."""
     values = context.identities
     event_id = "evt_" + uuid.uuid4().hex
-    verified = {symbol.partition(":")[0]: values.value(symbol) for symbol in step.verified}
+    # As the app stores what it verified: phones in libphonenumber's E.164 (an Argentine mobile with its 9).
+    verified = {
+        symbol.partition(":")[0]: values.mobile_e164(symbol) if symbol.startswith("phone:") else values.value(symbol)
+        for symbol in step.verified
+    }
     payload = {
         "event_id": event_id,
         "occurred_at": _iso(context.occurred_at),
@@ -307,7 +311,9 @@ def api_step(step: ApiStep, context: StepContext) -> Built:
         assert step.customer_of is not None
         assert step.identifier is not None
         kind = step.identifier.partition(":")[0]
-        body = {"kind": kind, "value": context.identities.value(step.identifier), "evidence": evidence}
+        # A CRM keeps phones as libphonenumber writes them, as the app does: an Argentine mobile with its 9.
+        value = context.identities.mobile_e164(step.identifier)
+        body = {"kind": kind, "value": value, "evidence": evidence}
         call = ApiCall("POST", f"/v1/customers/{lookups.customer(step.customer_of)}/identifiers", body)
     elif step.action == "merge":
         assert step.customer_of is not None
