@@ -34,6 +34,7 @@ from tools.journeys.requests import (
     message_step,
     render,
 )
+from tools.journeys.runner import expected_of
 from tools.journeys.steps import ApiStep, AppStep, CallStep, ConnectStep, EmailStep, MessageStep, parse_duration
 from tools.journeys.suite import Journey, SuiteError, journey_files, load_suite
 
@@ -198,6 +199,13 @@ def test_a_late_email_is_still_held_to_the_date_horizon() -> None:
     problem = problems_of(journey([messenger("m1"), email], customers=[["m1", "e1"]], cases=[["m1", "e1"]]))
 
     assert "step 2 (email) must lie within 2 days" in problem
+
+
+def test_a_late_steps_story_begins_at_its_own_time_for_the_repeat_rate() -> None:
+    """The repeat rate asks whether follow-ups landed on the case their story's first contact opened."""
+    (case,) = expected_of(late_whatsapp_journey()).cases
+
+    assert list(case) == ["w1", "w3", "w2", "s1"]
 
 
 def test_the_replay_sends_a_late_steps_provider_time_as_declared() -> None:

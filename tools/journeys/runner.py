@@ -25,6 +25,7 @@ from infra.local.client import StackClient, StackUnavailable
 from tools.journeys.identities import Identities, new_run_tag
 from tools.journeys.metrics import Expected, JourneyScore, SuiteMetrics, by_group, pool, score_journey
 from tools.journeys.replay import JourneyRun, Replayer, StepRefused, missing_samples
+from tools.journeys.steps import Step
 from tools.journeys.suite import Journey, SuiteError, load_suite
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -70,8 +71,10 @@ class Report:
 
 
 def expected_of(journey: Journey) -> Expected:
-    """The expectation, with every case group in step order: its first label is the one that opened it."""
-    order = {label: index for index, label in enumerate(journey.labels)}
+    """The expectation, with every case group in provider-time order: its first label is the one that opened
+    it (a late step is listed where it arrives, but its story began at its own time)."""
+    labeled = [(step.offset, index, label) for index, step in enumerate(journey.steps) if (label := _label(step))]
+    order = {label: (offset, index) for offset, index, label in labeled}
     expect = journey.expect
     return Expected(
         customers=expect.customers,
@@ -81,6 +84,10 @@ def expected_of(journey: Journey) -> Expected:
         no_case=expect.no_case,
         claimed=expect.claimed,
     )
+
+
+def _label(step: Step) -> str | None:
+    return getattr(step, "label", None)
 
 
 def select(journeys: Sequence[Journey], only: Sequence[str]) -> list[Journey]:
