@@ -70,6 +70,17 @@ def test_the_suite_holds_the_journeys_issue_6_names(suite: list[Journey]) -> Non
     assert sum(1 for journey in suite if journey.expect.must_not_link) >= 10
 
 
+def test_the_suite_holds_a_group_per_class_of_issue_13(suite: list[Journey]) -> None:
+    groups = Counter(journey.group for journey in suite)
+    steps = [step for journey in suite for step in journey.steps]
+    classes = ("merges-active", "merges-keys", "outbound", "cc-threads", "shared-numbers", "late-arrivals", "argentina")
+
+    assert all(groups[group] >= 3 for group in classes), groups
+    assert all(any(step.late for step in journey.steps) for journey in suite if journey.group == "late-arrivals")
+    assert any(isinstance(step, CallStep) and step.direction == "outbound" for step in steps)
+    assert any(getattr(step, "sender", "").startswith("phone:ar-") for step in steps)
+
+
 def test_journeys_use_placeholders_not_literal_identifiers(suite: list[Journey]) -> None:
     """Unique values come from the replay; a literal phone number would collide between journeys."""
     for journey in suite:
