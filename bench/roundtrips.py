@@ -28,12 +28,21 @@ class RoundTrips:
 
 
 def measure_round_trips(seed: int = 7) -> list[RoundTrips]:
-    """One customer's journey: a first SMS, a reply an hour later, one after the window, a retry."""
+    """One customer's journey: a first SMS, a reply an hour later (and a message from just before it that
+    arrives after it, a DLQ redrive), one after the window, a retry."""
     window = timedelta(days=REOPEN_DAYS)
     traffic = Traffic(seed, reopen_window=window)
+    held: list[Contact] = []
+
+    def held_back_then_next() -> Contact:
+        held.append(traffic.latest_customer_again())  # sent now, delivered after the next one
+        traffic.advance(timedelta(minutes=10))
+        return traffic.contact(Kind.CONTINUING)
+
     steps: tuple[tuple[str, timedelta, Callable[[], Contact], int | None], ...] = (
         ("new customer", timedelta(0), lambda: traffic.contact(Kind.NEW_CUSTOMER), 4),
-        ("known customer, open case", timedelta(hours=1), lambda: traffic.contact(Kind.CONTINUING), 3),
+        ("known customer, open case", timedelta(hours=1), held_back_then_next, 3),
+        ("arrived late (older than the customer's last contact)", timedelta(0), held.pop, None),
         ("known customer, after the reopen window", window + timedelta(days=1), traffic.latest_customer_again, 3),
         ("duplicate (a Twilio retry)", timedelta(minutes=5), lambda: traffic.contact(Kind.DUPLICATE), None),
     )

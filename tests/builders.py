@@ -16,7 +16,7 @@ from shared.channels.twilio import compute_signature
 from shared.ingest.message import ContactMessage
 from shared.ingest.request import WebhookRequest
 from shared.model import identifiers, minted
-from shared.model.contact import Assurance, Channel, Contact, Direction, Party, Provider
+from shared.model.contact import Assurance, Channel, Contact, Direction, Party, Provider, Thread
 from shared.model.records import CaseRecord
 
 PUBLIC_URL = "https://hooks.example.com"
@@ -167,6 +167,44 @@ def sms_contact(
     )
 
 
+SHOP_ADDRESS = Party(identifiers=(identifiers.email("support@shop.example.org", Assurance.CHANNEL),))
+
+
+def email_contact(
+    message_id: str, sender: str, *, at: datetime, in_reply_to: str | None = None, text: str = "hi"
+) -> Contact:
+    """An inbound email as the email parsers make it, at a chosen provider time, on one thread."""
+    return Contact(
+        contact_id=minted.contact_id("ses", message_id, at),
+        channel=Channel.EMAIL,
+        provider=Provider.SES,
+        direction=Direction.INBOUND,
+        provider_message_id=message_id,
+        occurred_at=at,
+        received_at=at,
+        sender=Party(identifiers=(identifiers.email(sender, Assurance.CHANNEL),)),
+        recipient=SHOP_ADDRESS,
+        thread=Thread(message_id=message_id, in_reply_to=in_reply_to, subject="Broken kettle"),
+        content={"text": text},  # type: ignore[arg-type]
+    )
+
+
+def whatsapp_contact(wamid: str, wa_id: str, *, at: datetime, text: str = "hi") -> Contact:
+    """An inbound WhatsApp message as the Meta parser makes it: the wa_id, then the same number as a phone."""
+    return Contact(
+        contact_id=minted.contact_id("meta", wamid, at),
+        channel=Channel.WHATSAPP,
+        provider=Provider.META,
+        direction=Direction.INBOUND,
+        provider_message_id=wamid,
+        occurred_at=at,
+        received_at=at,
+        sender=Party(identifiers=identifiers.whatsapp(wa_id)),
+        recipient=Party(identifiers=(identifiers.phone("+14155559999", "US", Assurance.CHANNEL),)),
+        content={"text": text},  # type: ignore[arg-type]
+    )
+
+
 META_APP_SECRET = "dev-meta-app-secret"
 X_CONSUMER_SECRET = "dev-x-consumer-secret"
 EVENTS = Path(__file__).parent / "events"
@@ -175,6 +213,14 @@ EVENTS = Path(__file__).parent / "events"
 def event_fixture(provider: str, name: str) -> bytes:
     """A provider payload stored under tests/events/<provider>/, as the exact bytes sent."""
     return (EVENTS / provider / name).read_bytes()
+
+
+def app_login(account: str, phone: str, event_id: str, at: datetime) -> bytes:
+    """The app's login event (tests/events/app) for another account, verifying `phone`."""
+    event = json.loads(event_fixture("app", "login_message.json"))
+    event |= {"event_id": event_id, "occurred_at": at.isoformat()}
+    event["customer"] |= {"app_customer_id": account, "verified": {"phone": phone}}
+    return json.dumps(event).encode()
 
 
 def json_request(body: bytes, path: str = "/webhooks/meta") -> WebhookRequest:

@@ -42,6 +42,7 @@ class _Owner:
     first_seen: datetime
     merged_by: str | None = None
     claimed_by: str | None = None
+    disputed_by: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -90,6 +91,7 @@ class InMemoryStore:
     suggestions: dict[tuple[str, str], Suggestion] = field(default_factory=dict)
     merge_logs: dict[str, dict[str, Any]] = field(default_factory=dict)
     related_by: dict[str, str] = field(default_factory=dict)  # case id → the merge that marked it related
+    disputes: set[tuple[str, str]] = field(default_factory=set)  # (identifier key, contesting customer)
     calls: Counter[str] = field(default_factory=Counter)
 
     def _call(self, name: str) -> None:
@@ -110,6 +112,9 @@ class InMemoryStore:
             owners={key: o.customer_id for key, o in known.items() if o.claimed_by != contact.contact_id},
             own_claims={key: o.customer_id for key, o in known.items() if o.claimed_by == contact.contact_id},
             merged_by={key: o.merged_by for key, o in known.items() if o.merged_by},
+            contested={
+                key: frozenset(disputed) for key, o in known.items() if (disputed := o.disputed_by - {o.customer_id})
+            },
             hints={i.key: self.hints[i.key] for i in identifiers if i.key in self.hints},
             threads={
                 key: hit
@@ -125,10 +130,17 @@ class InMemoryStore:
     def claim_identifier(self, identifier: Identifier, customer_id: str, by: Contact) -> str:
         self._call("claim_identifier")
         owner = self.owners.get(identifier.key)
-        if owner is None or owner.customer_id == customer_id:
+        if owner is None or (owner.customer_id == customer_id and not owner.disputed_by):
             self.owners[identifier.key] = _Owner(identifier, customer_id, by.occurred_at, claimed_by=by.contact_id)
             return customer_id
         return owner.customer_id
+
+    def contest_identifier(self, identifier: Identifier, customer_id: str) -> None:
+        self._call("contest_identifier")
+        self.disputes.add((identifier.key, customer_id))
+        self._call("contest_identifier")
+        if (owner := self.owners.get(identifier.key)) is not None:
+            owner.disputed_by.add(customer_id)
 
     def hand_over_identifier(self, identifier: Identifier, from_customer: str, to_customer: str) -> None:
         self._call("hand_over_identifier")
@@ -190,6 +202,19 @@ class InMemoryStore:
         ):
             return profile.active()
         self.profiles.setdefault(customer_id, _Profile()).moved_by(contact, case_id)
+        return None
+
+    def note_latest(self, customer_id: str, contact: Contact, window_start: datetime) -> ActiveCase | None:
+        self._call("note_latest")
+        profile = self.profiles.get(customer_id)
+        if profile is not None and (
+            not profile.in_time(contact)
+            or (profile.active_case_id is not None and (profile.active_case_at or "") >= sortable_time(window_start))
+        ):
+            return profile.active()
+        profile = self.profiles.setdefault(customer_id, _Profile())
+        profile.latest_at, profile.latest_contact = sortable_time(contact.occurred_at), contact.contact_id
+        profile.created_at = profile.created_at or profile.latest_at
         return None
 
     def follow_thread(self, customer_id: str, case_id: str, contact: Contact) -> ActiveCase | None:
@@ -382,6 +407,10 @@ class InMemoryStore:
         self._call("set_assurance")
         owner = self._owned_by(identifier, customer_id)
         owner.identifier = owner.identifier.model_copy(update={"assurance": assurance})
+
+    def settle_dispute(self, identifier: Identifier, owner: str) -> None:
+        self._call("settle_dispute")
+        self._owned_by(identifier, owner).disputed_by.clear()
 
     def repoint(self, identifier: Identifier, source: str, target: str, merge_id: str | None) -> None:
         self._call("repoint")

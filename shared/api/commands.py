@@ -93,6 +93,7 @@ class Commands:
             else None,
             attached=result.attached,
             merge=_merge_view(result.merge) if result.merge else None,
+            contested=result.contested,
         )
 
     def merge(self, customer_id: str, request: MergeRequest) -> MergeView:

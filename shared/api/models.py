@@ -100,6 +100,11 @@ class AttachView(View):
     identifier: IdentifierView | None = Field(description="As stored now; null if not listed yet")
     attached: bool = Field(description="False when the customer already owned it (it is verified now)")
     merge: MergeView | None = Field(description="The merge this attachment caused, if the identifier had another owner")
+    contested: bool = Field(
+        default=False,
+        description="The owner holds another verified app/CRM id: the identifier now finds neither customer "
+        "(an identity.suggested names both on each contact); vouching for the owner settles it",
+    )
 
 
 class CaseStatusView(CaseView):

@@ -109,9 +109,16 @@ def linked(contact: Contact, customer_id: str | None, resolution: CustomerResolu
     )
 
 
-def suggested(contact: Contact, claimed_owners: Mapping[str, str], foreign: ThreadHit | None) -> tuple[Suggestion, ...]:
-    """Rule 4: identifiers typed in the contact, and the sender of a reply to another customer's case."""
+def suggested(
+    contact: Contact,
+    resolution: CustomerResolution,
+    claimed_owners: Mapping[str, str],
+    foreign: ThreadHit | None,
+) -> tuple[Suggestion, ...]:
+    """Rule 4: identifiers typed in the contact, the sender of a reply to another customer's case, and
+    each customer an ambiguous sender could be."""
     found = suggestions.from_claims(contact, claimed_owners)
+    found += suggestions.from_ambiguity(contact, resolution.candidates, resolution.evidence)
     if foreign and contact.customer_id:
         how = "a quoted case reference" if thread_keys.is_case_reference(foreign.key) else "a reply"
         found += suggestions.from_foreign_case(contact, foreign.customer_id, how)

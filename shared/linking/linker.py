@@ -18,7 +18,7 @@ from shared.linking.rules import CaseStepKind, CustomerResolution
 from shared.model import minted
 from shared.model.contact import Contact, Identifier, LinkRule
 from shared.model.failures import ConditionFailed, backoff
-from shared.model.records import NO_ACTIVE_CASE, ActiveCase, LinkWrites, Lookup, Profile, Suggestion
+from shared.model.records import NO_ACTIVE_CASE, ActiveCase, LinkWrites, Lookup, Profile, Suggestion, ThreadHit
 from shared.model.times import sortable_time
 
 MAX_CASE_ATTEMPTS = 4
@@ -39,6 +39,7 @@ class Looked:
     reference_keys: tuple[str, ...]
     found: Lookup
     claimed: tuple[Identifier, ...] = ()
+    disputes: tuple[Identifier, ...] = ()  # verified here, owned by someone holding another account: contest
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,17 @@ class ContactLinker:
     def link(self, contact: Contact, looked: Looked) -> Linked:
         usable, found = looked.usable, looked.found
         owners = found.owners_of(usable)
-        resolution = rules.resolve_customer(contact, usable, owners)
+        resolution = rules.resolve_customer(contact, usable, owners, found.contested)
         if resolution.customer_id:
             resolution = self._attach_identifiers(contact, resolution, usable, found)
 
-        thread_hit = rules.first_thread_hit(looked.thread_keys, found.thread_hits(looked.thread_keys))
-        reference_hit = rules.first_thread_hit(looked.reference_keys, found.thread_hits(looked.reference_keys))
         customer = resolution.customer_id
+        thread_hit = self._owned_now(
+            rules.first_thread_hit(looked.thread_keys, found.thread_hits(looked.thread_keys)), customer
+        )
+        reference_hit = self._owned_now(
+            rules.first_thread_hit(looked.reference_keys, found.thread_hits(looked.reference_keys)), customer
+        )
         foreign = None
         if customer is None:
             choice = decision.without_customer(contact, resolution, thread_hit or reference_hit)
@@ -87,15 +92,29 @@ class ContactLinker:
             if choice.survivor_id:
                 customer = choice.survivor_id
                 resolution = CustomerResolution(customer, False, resolution.evidence + ", merged into survivor")
-            elif resolution.created and choice.case_id is None:
-                # A new customer whose first contact opens no case (an auto-reply, our outbound) still gets
-                # a profile: no identifier may name a customer that does not exist.
-                self._store.ensure_profile(customer, contact.occurred_at)
 
         linked = decision.linked(contact, customer, resolution, choice)
-        found_suggestions = decision.suggested(linked, found.owners_of(looked.claimed), foreign)
+        found_suggestions = decision.suggested(linked, resolution, found.owners_of(looked.claimed), foreign)
         writes = decision.writes(linked, choice, decision.hint_identifiers(usable, choice), found_suggestions)
         return Linked(linked, resolution, choice, writes)
+
+    def _owned_now(self, hit: ThreadHit | None, customer_id: str | None) -> ThreadHit | None:
+        """A key written under a customer since merged into this one names this customer's own case.
+
+        Keys are not rewritten by a merge, so a hit naming another customer reads that
+        profile (one round trip, only for such hits) and follows `merged_into`.
+        """
+        if hit is None or customer_id is None or hit.customer_id in (None, customer_id):
+            return hit
+        owner = hit.customer_id
+        for _ in range(MAX_MERGE_REDIRECTS):
+            profile = self._store.profile(owner)
+            if profile is None or profile.merged_into is None:
+                return hit
+            owner = profile.merged_into
+            if owner == customer_id:
+                return replace(hit, customer_id=customer_id)
+        return hit
 
     def _attach_identifiers(
         self,
@@ -188,7 +207,12 @@ class ContactLinker:
                 if current is None:
                     return decision.joined(step.case_id, candidate, "open case in reopen window", survivor)
             elif not rules.may_open_case(contact):
-                return CaseChoice(None, LinkRule.NO_CASE, "automated or outbound, no open case", survivor_id=survivor)
+                # Recorded as the latest all the same: a contact older than it that arrives after it is late,
+                # and its replay may find this one a case it would have joined live.
+                current = self._store.note_latest(resolved, contact, at - window)
+                if current is None:
+                    evidence = "automated or outbound, no open case"
+                    return CaseChoice(None, LinkRule.NO_CASE, evidence, survivor_id=survivor)
             else:
                 current = self._store.open_case(resolved, candidate, contact, at - window)
                 if current is None:
@@ -225,7 +249,8 @@ class ContactLinker:
         # The customer's own contacts only: a merge does not rewrite history, so contacts of a customer
         # merged into this one keep the cases they had when they were someone else's.
         window = self._settings.reopen_window
-        history = self._store.recent_contacts([customer_id], contact.occurred_at - window)
+        since = contact.occurred_at - window
+        history = self._store.recent_contacts([customer_id], since)
         known = {stored.contact.contact_id for stored in history}
         if profile.latest_contact not in (*known, contact.contact_id):
             raise _InFlight  # the newest contact is between its two writes
@@ -245,7 +270,7 @@ class ContactLinker:
             self._store.relink(moved, before.links.model_copy(update={"opened_case": opened}), before.contact.case_id)
         for case_id, into in plan.retired:
             self._store.retire_case(case_id, into)
-        active = plan.active if profile.active == _sortable(plan.before_active) else _mapped(profile, plan)
+        active = plan.active if _set_by_contacts(profile, plan, since) else _mapped(profile, plan)
         self._store.set_active(customer_id, profile, active, plan.latest, first_seen=contact.occurred_at)
         if fixed is not None:
             return fixed
@@ -269,6 +294,14 @@ def _older(contact: Contact, profile: Profile) -> bool:
 
 def _sortable(active: tuple[str, datetime] | None) -> tuple[str, str] | None:
     return (active[0], sortable_time(active[1])) if active else None
+
+
+def _set_by_contacts(profile: Profile, plan: timeline.Refold, since: datetime) -> bool:
+    """The profile's active case is what the customer's contacts left it, not a reopen's or a merge's: the
+    replay's result replaces it. One older than the replayed history is out of the window for all of it."""
+    if profile.active is None or profile.active == _sortable(plan.before_active):
+        return True
+    return plan.before_active is None and profile.active[1] < sortable_time(since)
 
 
 def _mapped(profile: Profile, plan: timeline.Refold) -> tuple[str, datetime] | None:

@@ -8,7 +8,7 @@ a merge that stopped half way (docs/identity.md, "Merge protocol").
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,14 +53,31 @@ def plan_merge(
     second_identifiers: Sequence[OwnedIdentifier],
 ) -> MergePlan:
     """The older customer survives (by creation time, then id), whatever order the caller named them."""
-    for kind in UNIQUE_KINDS:
-        ours = {o.identifier.value for o in first_identifiers if o.identifier.kind is kind}
-        theirs = {o.identifier.value for o in second_identifiers if o.identifier.kind is kind}
-        if ours and theirs and ours != theirs:
-            raise ConflictingAccounts(f"both customers hold a different {kind.value} id")
+    kind = conflicting_account(
+        accounts(o.identifier for o in first_identifiers), accounts(o.identifier for o in second_identifiers)
+    )
+    if kind is not None:
+        raise ConflictingAccounts(f"both customers hold a different {kind.value} id")
     pair = sorted([(first, first_identifiers), (second, second_identifiers)], key=lambda p: _age(p[0]))
     (survivor, _), (merged, merged_identifiers) = pair
     return MergePlan(survivor, merged, tuple(merged_identifiers))
+
+
+def accounts(identifiers: Iterable[Identifier]) -> set[tuple[IdentifierKind, str]]:
+    """The app/CRM ids among these identifiers."""
+    return {(i.kind, i.value) for i in identifiers if i.kind in UNIQUE_KINDS}
+
+
+def conflicting_account(
+    ours: Set[tuple[IdentifierKind, str]], theirs: Set[tuple[IdentifierKind, str]]
+) -> IdentifierKind | None:
+    """The kind of account two customers each hold a different id of, if any: then they are two people."""
+    for kind in UNIQUE_KINDS:
+        mine = {value for k, value in ours if k is kind}
+        other = {value for k, value in theirs if k is kind}
+        if mine and other and mine != other:
+            return kind
+    return None
 
 
 def combined_active(survivor_now: Profile, survivor_before: Profile, merged_before: Profile) -> CombinedActive:

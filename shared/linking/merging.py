@@ -103,6 +103,7 @@ class AttachResult:
     identifier: Identifier
     attached: bool  # False when the customer already owned it (made verified if it was weaker)
     merge: MergeRecord | None = None
+    contested: bool = False  # owned by someone holding another app/CRM id: now it finds neither of them
 
 
 class Merging:
@@ -135,7 +136,9 @@ class Merging:
 
         Unowned: attached as `verified`. Owned by this customer: made `verified`.
         Owned by another customer: that customer is merged with this one (the
-        older survives) unless their verified app/CRM ids differ (`MergeConflict`).
+        older survives) unless their verified app/CRM ids differ: then the
+        identifier is contested and finds neither of them on the hot path. Vouching
+        for its owner settles a dispute in the owner's favour.
         Repeating the request after a crash finishes the merge it started and
         answers as the first attempt would have.
         Raises `CustomerNotFound`, `CustomerMerged(survivor_id)` for a merged id.
@@ -151,6 +154,7 @@ class Merging:
         self._active_profile(customer_id)
         owner = self._store.attach(verified, customer_id, self._clock())
         if owner == customer_id:
+            self._settle(verified, customer_id)
             return AttachResult(customer_id, verified, attached=True)
         owner_now, _ = self.resolve_customer_id(owner)  # finishes a merge stopped in the way
         if owner_now == customer_id:
@@ -158,11 +162,20 @@ class Merging:
                 self._store.set_assurance(verified, customer_id, Assurance.VERIFIED)
                 return AttachResult(customer_id, verified, attached=True, merge=earlier)
             holder = self._store.identifier_owner(verified)
-            self._store.set_assurance(verified, holder.customer_id if holder else owner_now, Assurance.VERIFIED)
+            holder_id = holder.customer_id if holder else owner_now
+            self._store.set_assurance(verified, holder_id, Assurance.VERIFIED)
+            self._settle(verified, holder_id)
             return AttachResult(customer_id, verified, attached=False)
+        if merge_plan.conflicting_account(self.accounts(customer_id), self.accounts(owner_now)):
+            self._store.contest_identifier(verified, customer_id)
+            return AttachResult(owner_now, verified, attached=False, contested=True)
         merge = self.merge_customers(customer_id, owner_now, merge_evidence)
         self._store.set_assurance(verified, merge.surviving_customer_id, Assurance.VERIFIED)
         return AttachResult(merge.surviving_customer_id, verified, attached=True, merge=merge)
+
+    def _settle(self, identifier: Identifier, owner: str) -> None:
+        with contextlib.suppress(ConditionFailed):  # moved by a merge meanwhile: nothing of ours to settle
+            self._store.settle_dispute(identifier, owner)
 
     def _merged_by_this_request(self, identifier: Identifier, evidence: str) -> MergeRecord | None:
         """The merge an earlier attempt of this very request made (same identifier moved, same evidence), finished."""
@@ -293,11 +306,7 @@ class Merging:
 
     def accounts(self, customer_id: str) -> set[tuple[IdentifierKind, str]]:
         """The app/CRM ids a customer holds: two different ones of a kind are two people (rule 3)."""
-        return {
-            (o.identifier.kind, o.identifier.value)
-            for o in self._store.identifiers(customer_id)
-            if o.identifier.kind in merge_plan.UNIQUE_KINDS
-        }
+        return merge_plan.accounts(o.identifier for o in self._store.identifiers(customer_id))
 
     def get_merge(self, merge_id: str) -> MergeRecord:
         """The logged merge; raises `MergeNotFound`."""

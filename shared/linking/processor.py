@@ -84,6 +84,7 @@ class ContactProcessor:
             return ProcessResult(Outcome.DUPLICATE, found.duplicate_of)
         looked = self._settle_verified(contact, looked)
         linked = self._linker.link(contact, looked)
+        self._contest(linked.contact, looked)
         self._store.save(linked.contact, linked.writes)
         return self._result(Outcome.STORED, linked)
 
@@ -101,7 +102,8 @@ class ContactProcessor:
 
         An owner holding a different verified app/CRM id than this contact is
         another person (a recycled or family number): its identifiers are left out
-        of this contact's resolution, so they neither find nor move anything.
+        of this contact's resolution, so they neither find nor move anything, and
+        are contested (`_contest`): from then on they find neither customer.
         """
         verified = [i for i in looked.usable if i.assurance is Assurance.VERIFIED]
         if self._merging is None or not verified:
@@ -110,14 +112,13 @@ class ContactProcessor:
         for merge_id in sorted({m for i in verified if (m := looked.found.merged_by.get(i.key))}):
             self._merging.finish(merge_id)
         owners = looked.found.owners_of(verified)
-        accounts = {(i.kind, i.value) for i in verified if i.kind in merge_plan.UNIQUE_KINDS}
+        accounts = merge_plan.accounts(verified)
         account_owner = next(
             (owners[i.key] for i in verified if i.kind in merge_plan.UNIQUE_KINDS and i.key in owners), None
         )
         target, merged, others = account_owner, False, set()
         for customer in sorted(set(owners.values()) - {account_owner}):
-            held = self._merging.accounts(customer)
-            if any(kind == k and value != v for kind, value in accounts for k, v in held):
+            if merge_plan.conflicting_account(accounts, self._merging.accounts(customer)):
                 others.add(customer)
                 continue
             if target is None:
@@ -133,8 +134,19 @@ class ContactProcessor:
             looked = self._look_up(contact)
         if not others:
             return looked
-        usable = tuple(i for i in looked.usable if looked.found.owners_of([i]).get(i.key) not in others)
-        return replace(looked, usable=usable)
+        holders = looked.found.owners
+        usable = tuple(i for i in looked.usable if holders.get(i.key) not in others)
+        disputes = tuple(i for i in verified if holders.get(i.key) in others)
+        return replace(looked, usable=usable, disputes=disputes)
+
+    def _contest(self, contact: Contact, looked: Looked) -> None:
+        """Written before the contact, so a redelivery that finds the contact stored finds these done too."""
+        customer = contact.customer_id
+        if customer is None:
+            return
+        for identifier in looked.disputes:
+            if customer not in looked.found.contested.get(identifier.key, ()):
+                self._store.contest_identifier(identifier, customer)
 
     @staticmethod
     def _result(outcome: Outcome, linked: Linked) -> ProcessResult:

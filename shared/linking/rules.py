@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from shared.model import minted
-from shared.model.contact import Channel, Contact, Direction, Identifier
+from shared.model import identifiers, minted
+from shared.model.contact import Channel, Contact, Direction, Identifier, IdentifierKind
 from shared.model.records import ActiveCase, ThreadHit
 
 
@@ -23,6 +23,7 @@ class CustomerResolution:
     evidence: str
     ambiguous: bool = False
     over_limit: bool = False  # an identifier was left unattached: its customer holds the most of its kind
+    candidates: tuple[tuple[Identifier, str], ...] = ()  # ambiguous: each identifier and a customer it could be
 
 
 class CaseStepKind(Enum):
@@ -46,35 +47,75 @@ def first_thread_hit(keys: Sequence[str], hits: Mapping[str, ThreadHit]) -> Thre
     return None
 
 
-def resolve_customer(contact: Contact, usable: Sequence[Identifier], owners: Mapping[str, str]) -> CustomerResolution:
+def resolve_customer(
+    contact: Contact,
+    usable: Sequence[Identifier],
+    owners: Mapping[str, str],
+    contested: Mapping[str, frozenset[str]] | None = None,
+) -> CustomerResolution:
     """Rule 2: the sender identifier finds the customer; none found creates one.
 
     `owners` maps identifier keys to the customer that owns them. Two identifiers
     of one sender owned by different customers is a shared identifier: attach to
     none and flag it, because guessing would show one person another's history.
+    So is an identifier that two customers verified (`contested`: a recycled or
+    family number): it finds neither, and a new customer is made only from what
+    else the contact names.
     """
     finders = [identifier for identifier in usable if identifier.assurance.finds_customer]
+    contested = _with_whatsapp_numbers(finders, owners, contested or {})
     if not finders:
         return CustomerResolution(customer_id=None, created=False, evidence="no usable identifier")
-    found = {owners[identifier.key] for identifier in finders if identifier.key in owners}
+    clean = [identifier for identifier in finders if identifier.key not in contested]
+    found = {owners[identifier.key] for identifier in clean if identifier.key in owners}
     if len(found) > 1:
+        candidates = tuple((i, owners[i.key]) for i in clean if i.key in owners)
         return CustomerResolution(
-            customer_id=None, created=False, evidence="identifiers owned by several customers", ambiguous=True
+            None, False, "identifiers owned by several customers", ambiguous=True, candidates=candidates
         )
     if found:
         customer = found.pop()
-        via = next(identifier for identifier in finders if owners.get(identifier.key) == customer)
+        via = next(identifier for identifier in clean if owners.get(identifier.key) == customer)
         return CustomerResolution(
             customer_id=customer,
             created=False,
             evidence=f"{via.kind.value} identifier ({via.assurance.value})",
         )
-    primary = finders[0]
+    disputed = [identifier for identifier in finders if identifier.key in contested]
+    if not clean:
+        named: dict[str, Identifier] = {}  # each candidate once, by the first identifier that names it
+        for identifier in disputed:
+            for customer in sorted({*contested[identifier.key], *_owner_of(identifier, owners)}):
+                named.setdefault(customer, identifier)
+        candidates = tuple((identifier, customer) for customer, identifier in named.items())
+        evidence = f"{disputed[0].kind.value} verified by several customers"
+        return CustomerResolution(None, False, evidence, ambiguous=True, candidates=candidates)
+    primary = clean[0]
+    left_out = f", {disputed[0].kind.value} verified by several customers left out" if disputed else ""
     return CustomerResolution(
         customer_id=minted.customer_id(contact.contact_id),
         created=True,
-        evidence=f"new customer from {primary.kind.value} identifier ({primary.assurance.value})",
+        evidence=f"new customer from {primary.kind.value} identifier ({primary.assurance.value}){left_out}",
     )
+
+
+def _with_whatsapp_numbers(
+    finders: Sequence[Identifier], owners: Mapping[str, str], contested: Mapping[str, frozenset[str]]
+) -> Mapping[str, frozenset[str]]:
+    """A WhatsApp id is the number it belongs to: when that phone is contested, so is the wa_id, or it
+    would find (or make) the customer the contested phone may not."""
+    extended = dict(contested)
+    for identifier in finders:
+        if identifier.kind is not IdentifierKind.WHATSAPP:
+            continue
+        phone = identifiers.number_of_whatsapp(identifier)
+        if phone is not None and phone.key in contested:
+            extended[identifier.key] = contested[phone.key] | set(_owner_of(phone, owners))
+    return extended
+
+
+def _owner_of(identifier: Identifier, owners: Mapping[str, str]) -> tuple[str, ...]:
+    return (owners[identifier.key],) if identifier.key in owners else ()
 
 
 def joins_foreign_thread(contact: Contact) -> bool:

@@ -7,9 +7,9 @@ Nothing here changes who owns what.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from shared.model.contact import Assurance, Contact
+from shared.model.contact import Assurance, Contact, Identifier
 from shared.model.records import Suggestion
 
 
@@ -51,4 +51,20 @@ def from_foreign_case(contact: Contact, case_customer: str | None, how: str) -> 
             case_id=contact.case_id,
             evidence=f"{how} of a case of another customer, in contact {contact.contact_id}",
         )
+    ]
+
+
+def from_ambiguity(contact: Contact, candidates: Sequence[tuple[Identifier, str]], why: str) -> list[Suggestion]:
+    """A sender attached to no one because an identifier could be several customers': one suggestion each,
+    so a person who knows which of them wrote can say so."""
+    return [
+        Suggestion(
+            contact_id=contact.contact_id,
+            customer_id=contact.customer_id,
+            identifier=identifier.model_copy(update={"assurance": Assurance.CLAIMED}),
+            candidate_customer_id=candidate,
+            case_id=contact.case_id,
+            evidence=f"{why}, in contact {contact.contact_id}",
+        )
+        for identifier, candidate in candidates
     ]

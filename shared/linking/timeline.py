@@ -8,9 +8,12 @@ instead of opening their own, or joined the case it followed by a thread key.
 `refold` replays the open-case rule (DESIGN.md rule 5, third and fourth match)
 over every contact from one reopen window before the late one onwards, in
 provider-time order, and says what changes. Contacts linked by a thread key or a
-case reference keep their case (those rules do not depend on order); contacts
-before the late one keep theirs. Case ids are named after the contact that opens
-them, so the result does not depend on the order the contacts arrived in.
+case reference go where their key leads after the replay (the case of the contact
+that owns the key, or of the one that opened the quoted case); contacts before
+the late one keep theirs. Contacts that joined no case (outbound, automated)
+are replayed too: live, they might have joined the late one's case. Case ids are
+named after the contact that opens them, so the result does not depend on the
+order the contacts arrived in.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from shared.linking import rules
-from shared.model import minted
+from shared.model import minted, thread_keys
 from shared.model.contact import Assurance, Contact, Link, LinkRule
 from shared.model.records import CaseRecord, CaseStatus
 
@@ -54,7 +57,7 @@ class Refold:
     retired: tuple[tuple[str, str], ...]  # (case, the case its contacts joined): emptied by the replay
     active: tuple[str, datetime] | None  # the active case after the replay, and its last activity
     before_active: tuple[str, datetime] | None  # what the stored contacts made it, before the replay
-    latest: tuple[datetime, str] | None  # provider time and id of the latest contact that moved it
+    latest: tuple[datetime, str] | None  # provider time and id of the customer's latest contact
 
 
 def kind_of(contact: Contact) -> Kind | None:
@@ -91,13 +94,20 @@ def refold(
 
     state = start
     placed: dict[str, tuple[str | None, LinkRule]] = {}
+    key_owners = {key: e.contact.contact_id for e in [*before, late, *after] for key in thread_keys.owned(e.contact)}
     for entry in [late, *after]:
         contact, at = entry.contact, entry.contact.occurred_at
         if entry.kind is not Kind.WINDOW:
             case = contact.case_id
-            if entry.kind is Kind.FIXED and case is not None:
-                state = (case, at)
+            if entry.kind is Kind.FIXED:
+                case = _followed(contact, placed, key_owners) or case
+                if case is not None:
+                    state = (case, at)
             placed[contact.contact_id] = (case, contact.link.rule if contact.link else LinkRule.THREAD)
+        elif case := _followed(contact, placed, key_owners):
+            # A reply that arrived before the message it answers: live, it would have threaded to it.
+            state = (case, at)
+            placed[contact.contact_id] = (case, LinkRule.THREAD)
         elif state is not None and at - state[1] <= window and joinable(state[0], at):
             state = (state[0], at)
             placed[contact.contact_id] = (state[0], LinkRule.OPEN_CASE)
@@ -110,7 +120,7 @@ def refold(
     moved = tuple(
         _relinked(entry.contact, *placed[entry.contact.contact_id])
         for entry in after
-        if entry.kind is Kind.WINDOW and placed[entry.contact.contact_id][0] != entry.contact.case_id
+        if entry.kind is not Kind.CLAIMED and placed[entry.contact.contact_id][0] != entry.contact.case_id
     )
     late_case, late_rule = placed[late.contact.contact_id]
     members = {case for case, _ in placed.values() if case} | {e.contact.case_id for e in before if e.contact.case_id}
@@ -128,14 +138,8 @@ def refold(
         for case, rule in (placed[entry.contact.contact_id] for entry in after)
         if rule is LinkRule.NEW_CASE and case is not None
     )
-    latest = max(
-        (
-            entry.order
-            for entry in [*before, late, *after]
-            if entry.kind is not Kind.CLAIMED and placed.get(entry.contact.contact_id, (entry.contact.case_id,))[0]
-        ),
-        default=None,
-    )
+    # Every contact of the customer's own timeline counts, with a case or without (`note_latest`).
+    latest = max((entry.order for entry in [*before, late, *after] if entry.kind is not Kind.CLAIMED), default=None)
     return Refold(
         late_case=late_case,
         late_opens=late_rule is LinkRule.NEW_CASE,
@@ -149,6 +153,22 @@ def refold(
     )
 
 
+def _followed(
+    contact: Contact, placed: Mapping[str, tuple[str | None, LinkRule]], key_owners: Mapping[str, str]
+) -> str | None:
+    """Where a reply's key leads after the replay: the case the contact that owns the key (or, for a case
+    reference, the contact that opened the case) was placed in, when the replay placed it."""
+    if contact.link is not None and contact.link.rule is LinkRule.REFERENCE:
+        openers = {minted.case_id(contact_id): contact_id for contact_id in placed}
+        opener = openers.get(contact.case_id or "")
+        return placed[opener][0] if opener is not None else None
+    for key in thread_keys.quoted(contact):
+        owner = key_owners.get(key)
+        if owner is not None and owner != contact.contact_id and owner in placed:
+            return placed[owner][0]
+    return None
+
+
 def _replayed(entries: Sequence[Entry]) -> tuple[str, datetime] | None:
     """The active case the stored contacts leave, as they were linked: the last one that moved it."""
     state = None
@@ -160,10 +180,18 @@ def _replayed(entries: Sequence[Entry]) -> tuple[str, datetime] | None:
 
 def _relinked(contact: Contact, case_id: str | None, rule: LinkRule) -> Contact:
     assert contact.link is not None
-    evidence = "no open case in reopen window" if rule is LinkRule.NEW_CASE else "open case in reopen window"
+    if rule is contact.link.rule and rule in (LinkRule.THREAD, LinkRule.REFERENCE):
+        evidence = contact.link.evidence.removesuffix(f", {REFOLDED}")
+    else:
+        evidence = {
+            LinkRule.NEW_CASE: "no open case in reopen window",
+            LinkRule.OPEN_CASE: "open case in reopen window",
+            LinkRule.NO_CASE: "no open case",
+            LinkRule.THREAD: "thread key of a message that arrived after it",
+        }[rule]
     link = Link(
         rule=rule,
-        evidence=f"{evidence}, {REFOLDED}" if rule is not LinkRule.NO_CASE else f"no open case, {REFOLDED}",
+        evidence=f"{evidence}, {REFOLDED}",
         customer_evidence=contact.link.customer_evidence,
         assurance=contact.link.assurance,
     )

@@ -27,7 +27,16 @@ def phone(value: str, default_region: str, assurance: Assurance) -> Identifier:
     if not phonenumbers.is_valid_number(number):
         raise InvalidIdentifier("phone number is not valid")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return Identifier(kind=IdentifierKind.PHONE, value=e164, assurance=assurance)
+    return Identifier(kind=IdentifierKind.PHONE, value=_one_argentine_form(e164), assurance=assurance)
+
+
+def _one_argentine_form(e164: str) -> str:
+    """Argentina's mobile 9: `+54 9 11 2345 6789` (WhatsApp, and the national `011 15 2345-6789`)
+    and `+54 11 2345 6789` (caller ids and SMS) are one subscriber, since mobiles and landlines
+    share one number space. The key keeps the form without the 9, as callers and SMS show it."""
+    if e164.startswith("+549") and len(e164) == 14:
+        return "+54" + e164[4:]
+    return e164
 
 
 def email(value: str, assurance: Assurance) -> Identifier:
@@ -58,6 +67,11 @@ def whatsapp(wa_id: str) -> tuple[Identifier, ...]:
     except InvalidIdentifier:
         return (found,)
     return (found, number)
+
+
+def number_of_whatsapp(wa_id: Identifier) -> Identifier | None:
+    """The phone a WhatsApp id stands for (the second identifier `whatsapp` gives), if it is a valid number."""
+    return next((i for i in whatsapp(wa_id.value) if i.kind is IdentifierKind.PHONE), None)
 
 
 def _dialable(wa_id: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,9 @@ from tests.builders import (
     http_event,
     sms_contact,
     sqs_event,
+)
+from tests.builders import (
+    app_login as login,
 )
 from tests.conftest import Account, clear_factories
 
@@ -73,13 +75,6 @@ def customer_of(contact_id: str) -> str:
     contact = get_store().get_contact(contact_id)
     assert contact is not None and contact.customer_id
     return contact.customer_id
-
-
-def login(account: str, phone: str, event_id: str, at: datetime) -> bytes:
-    event = json.loads(LOGIN)
-    event |= {"event_id": event_id, "occurred_at": at.isoformat()}
-    event["customer"] |= {"app_customer_id": account, "verified": {"phone": phone}}
-    return json.dumps(event).encode()
 
 
 # --- the signature contract ----------------------------------------------------------------------

@@ -18,12 +18,13 @@ from bench.traffic import Kind
 from infra.topology import FUNCTIONS
 
 
-def test_round_trips_are_four_for_a_new_customer_three_for_a_known_one_one_for_a_duplicate() -> None:
+def test_round_trips_are_four_for_a_new_customer_three_for_a_known_one_one_for_a_duplicate_seven_late() -> None:
     results = {result.scenario: result for result in measure_round_trips()}
 
     assert {scenario: result.count for scenario, result in results.items()} == {
         "new customer": 4,
         "known customer, open case": 3,
+        "arrived late (older than the customer's last contact)": 7,
         "known customer, after the reopen window": 3,
         "duplicate (a Twilio retry)": 1,
     }
@@ -31,6 +32,14 @@ def test_round_trips_are_four_for_a_new_customer_three_for_a_known_one_one_for_a
     assert results["known customer, open case"].outcome == "stored"
     assert results["known customer, after the reopen window"].outcome == "stored, case opened"
     assert results["duplicate (a Twilio retry)"].operations == ("BatchGetItem",)
+    # The failed condition, then the replay: the profile, the timeline, its cases, the profile again.
+    assert results["arrived late (older than the customer's last contact)"].operations[1:-1] == (
+        "UpdateItem",
+        "GetItem",
+        "Query",
+        "BatchGetItem",
+        "UpdateItem",
+    )
     assert all(result.target is None or result.count <= result.target for result in results.values())
 
 

@@ -17,9 +17,8 @@ from shared.config import get_settings
 from shared.linking.linker import CaseContention
 from shared.linking.merging import Merging
 from shared.linking.processor import ContactProcessor
-from shared.model import identifiers, minted
-from shared.model.contact import Assurance, Channel, Contact, Direction, Party, Provider
-from tests.builders import sms_contact
+from shared.model.contact import Contact
+from tests.builders import sms_contact, whatsapp_contact
 from tests.conftest import Account
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -98,22 +97,6 @@ def test_two_first_contacts_of_one_new_customer_in_parallel_make_one_customer_an
         a, b = stored(first), stored(second)
         assert a.customer_id == b.customer_id is not None, f"round {round_}"
         assert a.case_id == b.case_id is not None, f"round {round_}"
-
-
-def whatsapp_contact(wamid: str, wa_id: str, *, at: datetime) -> Contact:
-    """A WhatsApp Cloud API message as the Meta parser makes it: the sender's wa_id and the same number in E.164."""
-    return Contact(
-        contact_id=minted.contact_id("meta", wamid, at),
-        channel=Channel.WHATSAPP,
-        provider=Provider.META,
-        direction=Direction.INBOUND,
-        provider_message_id=wamid,
-        occurred_at=at,
-        received_at=at,
-        sender=Party(identifiers=identifiers.whatsapp(wa_id)),
-        recipient=Party(identifiers=(identifiers.phone("+14155559999", "US", Assurance.CHANNEL),)),
-        content={"text": "hi from WhatsApp"},  # type: ignore[arg-type]
-    )
 
 
 def test_first_whatsapp_message_and_first_sms_of_one_person_in_parallel_make_one_customer(aws: Account) -> None:

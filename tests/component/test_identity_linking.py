@@ -19,6 +19,7 @@ from shared.linking.processor import ContactProcessor
 from shared.model import identifiers, minted
 from shared.model.contact import Assurance, Channel, Contact, Direction, Identifier, LinkRule, Party, Provider, Thread
 from shared.model.events import EventType
+from tests.builders import email_contact as email
 from tests.builders import sms_contact
 from tests.conftest import Account
 
@@ -33,22 +34,6 @@ def processor(aws: Account) -> ContactProcessor:
     client = boto3.client("dynamodb")
     return ContactProcessor(
         DynamoStore(client, aws.table), get_settings(), Merging(DynamoIdentityStore(client, aws.table))
-    )
-
-
-def email(message_id: str, sender: str, *, at: datetime, in_reply_to: str | None = None, text: str = "hi") -> Contact:
-    return Contact(
-        contact_id=minted.contact_id("ses", message_id, at),
-        channel=Channel.EMAIL,
-        provider=Provider.SES,
-        direction=Direction.INBOUND,
-        provider_message_id=message_id,
-        occurred_at=at,
-        received_at=at,
-        sender=Party(identifiers=(identifiers.email(sender, Assurance.CHANNEL),)),
-        recipient=SHOP,
-        thread=Thread(message_id=message_id, in_reply_to=in_reply_to, subject="Broken kettle"),
-        content={"text": text},  # type: ignore[arg-type]
     )
 
 
@@ -225,3 +210,28 @@ def test_stranger_replying_in_a_public_x_conversation_does_not_join_its_case(pro
     assert stranger.customer_id not in (None, author.customer_id)
     assert stranger.case_id != author.case_id
     assert stranger.link is not None and stranger.link.assurance is None
+
+
+# --- keys after a merge (issue 13, class 2) ---------------------------------------------------------
+
+
+def test_a_reply_on_the_thread_of_a_customer_merged_since_is_the_survivors_own(processor: ContactProcessor) -> None:
+    # Given Ann texting (the older customer), then emailing from an address not yet known to be hers
+    texted = stored(processor, sms_contact("SM1", ANN_PHONE, at=T0))
+    mailed = stored(processor, email("<a1@mail.example.org>", ANN_EMAIL, at=T0 + timedelta(hours=1)))
+    assert texted.customer_id and mailed.customer_id and texted.customer_id != mailed.customer_id
+    # And a CRM merging the two, so the email thread's key names a merged customer
+    Merging(DynamoIdentityStore(boto3.client("dynamodb"), get_settings().table_name)).merge_customers(
+        texted.customer_id, mailed.customer_id, "CRM record holds both"
+    )
+
+    # When she answers that email ten days later, outside the reopen window
+    reply = stored(
+        processor,
+        email("<a2@mail.example.org>", ANN_EMAIL, at=T0 + timedelta(days=10), in_reply_to="<a1@mail.example.org>"),
+    )
+
+    # Then it joins the email's case as her own thread: not claimed, nothing suggested
+    assert (reply.customer_id, reply.case_id) == (texted.customer_id, mailed.case_id)
+    assert reply.link is not None and reply.link.rule is LinkRule.THREAD and reply.link.assurance is None
+    assert item(keys.suggestion(reply.contact_id, f"email:{ANN_EMAIL}#{mailed.customer_id}")) is None

@@ -9,25 +9,16 @@ import boto3
 import pytest
 
 from shared.adapters.dynamo.contacts import DynamoStore
-from shared.adapters.dynamo.identity import DynamoIdentityStore
 from shared.config import get_settings
 from shared.linking.merging import CustomerMerged, MergeAlreadyUndone, MergeConflict, MergeNotFound, Merging
 from shared.linking.processor import ContactProcessor
 from shared.model import identifiers
 from shared.model.contact import Assurance, Contact, Identifier, IdentifierKind
 from tests.builders import sms_contact
-from tests.conftest import Account
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 ADA, ADA_WORK = "+14155550123", "+14155550124"
 EVIDENCE = "CRM record 0031x00000AbCdE holds both numbers"
-
-
-@pytest.fixture
-def world(aws: Account) -> tuple[ContactProcessor, Merging]:
-    client = boto3.client("dynamodb")
-    merging = Merging(DynamoIdentityStore(client, aws.table), clock=lambda: T0 + timedelta(days=1))
-    return ContactProcessor(DynamoStore(client, aws.table), get_settings(), merging), merging
 
 
 def store() -> DynamoStore:
@@ -123,10 +114,11 @@ def test_two_different_crm_ids_never_merge(world: tuple[ContactProcessor, Mergin
 
     with pytest.raises(MergeConflict):
         merging.merge_customers(first.customer_id or "", second.customer_id or "", EVIDENCE)
-    with pytest.raises(MergeConflict):  # nor through a verified phone the CRM attaches
-        merging.attach_verified_identifier(
-            first.customer_id or "", identifiers.phone(ADA_WORK, "US", Assurance.VERIFIED), "CRM sync"
-        )
+    # nor through a verified phone the CRM attaches: the phone is contested instead
+    attached = merging.attach_verified_identifier(
+        first.customer_id or "", identifiers.phone(ADA_WORK, "US", Assurance.VERIFIED), "CRM sync"
+    )
+    assert attached.contested and attached.merge is None
     assert merging.resolve_customer_id(second.customer_id or "") == (second.customer_id, False)
 
 

@@ -61,6 +61,22 @@ def test_an_identifier_belongs_to_the_first_customer_that_claims_it(stores: Stor
     assert stores.contacts.count_identifiers("cus_b", "phone", up_to=5) == 0
 
 
+def test_a_contested_identifier_is_reported_until_the_dispute_is_settled(stores: Stores) -> None:
+    ann = contact().sender.identifiers[0]
+    stores.contacts.claim_identifier(ann, "cus_a", contact())
+
+    stores.contacts.contest_identifier(ann, "cus_b")
+    stores.contacts.contest_identifier(ann, "cus_b")  # repeated: the same dispute
+    assert stores.contacts.claim_identifier(ann, "cus_a", contact("SM2")) == "cus_a"  # a claim keeps the dispute
+    assert stores.contacts.lookup(contact("SM3"), [ann], []).contested == {ann.key: frozenset({"cus_b"})}
+
+    stores.identity.settle_dispute(ann, "cus_a")
+    found = stores.contacts.lookup(contact("SM3"), [ann], [])
+    assert found.contested == {} and found.owners == {ann.key: "cus_a"}
+    with pytest.raises(ConditionFailed):
+        stores.identity.settle_dispute(ann, "cus_b")  # only for its owner
+
+
 def at(moment: datetime) -> Contact:
     """A contact at `moment`: what moves a profile's active case is a contact's provider time."""
     return contact(f"SM-{moment:%m%d%H%M}", moment)

@@ -38,6 +38,7 @@ from tests.builders import PUBLIC_URL, voice_fixture
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SHOP_PHONE = "+14155559999"
 ANN, BOB, DAVE, EVE = "+14155550123", "+14155550177", "+14155550188", "+14155550199"
+FAMILY = "+14155550166"  # one phone two app accounts verify: contested
 CAROL, CAROL_COLLEAGUE, ANN_HOME = "carol@example.org", "pat@example.org", "ann.home@example.org"
 
 
@@ -243,7 +244,8 @@ def _case(run: Run, of: tuple[str, str]) -> str:
 def steps() -> list[Step]:
     """About forty steps: new and known customers, the reopen window, duplicates, a call and its callbacks,
     an email thread with a colleague, a quoted case reference, an app login that merges, a CRM attach that
-    merges, an undo, close and reopen, an auto-reply, our own outbound, and an erasure with a redelivery."""
+    merges, an undo, close and reopen, an auto-reply, our own outbound (on a case and on none), a phone two app
+    accounts verify, and erasures with a redelivery."""
     day = timedelta(days=1)
     hour = timedelta(hours=1)
     ann_first = sms("SM-ann-1", ANN, T0, "Where is my order?")
@@ -300,10 +302,24 @@ def steps() -> list[Step]:
         deliver("carol-after-undo", email("m7@carol.example.org", CAROL, T0 + 4 * day + 3 * hour)),
         merge("merge-bob-dave", T0 + 4 * day + 4 * hour, ("meta", "mid.bob1"), ("twilio", "SM-dave-1")),
         deliver("dave-after-merge", sms("SM-dave-3", DAVE, T0 + 4 * day + 5 * hour, "Still waiting")),
+        deliver(
+            "parent-app-login",
+            app_login("evt-parent-1", "acct-parent", T0 + 5 * day, phone=FAMILY, email_address="kim@example.org"),
+            merges=True,
+        ),
+        deliver(
+            "child-app-login",
+            app_login("evt-child-1", "acct-child", T0 + 5 * day + hour, phone=FAMILY, email_address="lou@example.org"),
+            merges=True,
+        ),
+        deliver("family-phone-sms", sms("SM-family-1", FAMILY, T0 + 5 * day + 2 * hour, "Who am I?")),
+        deliver("outbound-to-dave-later", sms("SM-out-2", DAVE, T0 + 14 * day, "Any news?", outbound=True)),
         deliver("ann-sms-next-week", sms("SM-ann-5", ANN, T0 + 15 * day, "New problem, new case")),
         deliver("ann-whatsapp-next-week", whatsapp("wamid.ann2", ANN.lstrip("+"), T0 + 15 * day + hour)),
         deliver("bob-messenger-late", messenger("mid.bob3", "psid-bob", T0 + 15 * day + 2 * hour)),
         erase("erase-eve", T0 + 16 * day, ("twilio", "SM-eve-1")),
         deliver("eve-sms-redelivered", sms("SM-eve-1", EVE, T0 + 3 * day + 3 * hour, "Hi, Eve here")),
         deliver("new-after-erasure", sms("SM-eve-2", EVE, T0 + 16 * day + hour, "Hello again")),
+        erase("erase-child", T0 + 17 * day, ("app", "evt-child-1")),
+        deliver("family-phone-after-erasure", sms("SM-family-2", FAMILY, T0 + 17 * day + hour, "Mine again?")),
     ]

@@ -82,3 +82,17 @@ def test_timeline_cursor_pagination_walks_every_contact_once(stack: LocalStack) 
     walked = [contact["provider_message_id"] for page in pages for contact in page]
     assert sorted(walked) == sorted(sids)  # each once: no repeats, none skipped
     assert [len(page) for page in pages] == [2, 2, 1]
+
+
+def test_a_burst_of_webhooks_is_accepted_whole(stack: LocalStack) -> None:
+    # A provider replaying an outage: 120 webhooks, 40 at a time, each on its own connection.
+    # Python's default listen backlog (5) reset some of them; API Gateway queues them all.
+    sids = [unique_sid() for _ in range(120)]
+    signed = [stack.sample("twilio-sms", sender=unique_phone(), message_id=sid) for sid in sids]
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        statuses = list(pool.map(lambda request: stack.send(request).status, signed))
+
+    assert statuses == [200] * len(signed)
+    stack.wait_idle(timeout=120)
+    for sid in sids[::12]:
+        assert len(stack.api_get("/v1/contacts", provider="twilio", provider_message_id=sid).json()["items"]) == 1

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
-from tools.journeys.metrics import Expected, Predicted, pool, score_journey
+from tools.journeys.metrics import Expected, JourneyScore, PairCounts, Predicted, by_group, pool, score_journey
+from tools.journeys.runner import print_groups
 
 
 def on(customer: str | None, case: str | None, *, claimed: bool = False) -> Predicted:
@@ -118,6 +121,17 @@ def test_label_checks_name_the_label_that_failed(
     assert not score.passed
 
 
+def test_a_claimed_mark_the_journey_does_not_expect_fails_the_check() -> None:
+    """The case owner answering on their own thread: the agent would be told to verify their own customer."""
+    expected = Expected([["e1", "e2"], ["c1"]], [["e1", "c1", "e2"]], claimed=["c1"])
+    predicted = {"e1": on("A", "1"), "c1": on("C", "1", claimed=True), "e2": on("A", "1", claimed=True)}
+
+    score = score_journey("cc", expected, predicted)
+
+    assert score.problems == ("e2 is linked to its case as claimed, which the journey does not expect",)
+    assert not score.passed
+
+
 def test_a_claimed_link_that_is_marked_passes_the_check() -> None:
     expected = Expected([["v1"], ["a1"]], [["v1", "a1"]], claimed=["a1"])
 
@@ -172,3 +186,62 @@ def test_nothing_to_pair_counts_as_perfect_precision_and_recall() -> None:
     metrics = pool([])
 
     assert (metrics.customers.precision, metrics.customers.recall, metrics.repeat_rate) == (1.0, 1.0, 0.0)
+
+
+def breakdown_scores() -> list[tuple[str, JourneyScore]]:
+    """Two groups: `merges` (one journey perfect, one with a repeat) and `shared` (one false merge, one check)."""
+    story = Expected(customers=[["s1", "s2", "s3"]], cases=[["s1", "s2", "s3"]])
+    family = Expected(customers=[["k1"], ["k2"]], cases=[["k1"], ["k2"]], must_not_link=[("k1", "k2")])
+    return [
+        ("merges", score_journey("good", story, {label: on("A", "1") for label in ("s1", "s2", "s3")})),
+        ("shared", score_journey("leak", family, {"k1": on("K", "1"), "k2": on("K", "2", claimed=True)})),
+        ("merges", score_journey("late", story, {"s1": on("A", "1"), "s2": on("A", "2"), "s3": on("A", "2")})),
+    ]
+
+
+def test_the_breakdown_pools_each_group_over_its_own_journeys() -> None:
+    groups = by_group(breakdown_scores())
+
+    merges, shared = groups["merges"], groups["shared"]
+    assert list(groups) == ["merges", "shared"]
+    assert (merges.journeys, merges.passed) == (2, 1)
+    assert (merges.customers.expected, merges.customers.correct) == (6, 6)
+    assert (merges.cases.expected, merges.cases.predicted, merges.cases.correct) == (6, 4, 4)
+    assert merges.cases.recall == pytest.approx(4 / 6)
+    assert (merges.follow_ups, merges.repeats, merges.repeat_rate) == (4, 2, 0.5)
+    assert (merges.false_merges, merges.checks_failed) == (0, 0)
+    assert (shared.journeys, shared.false_merges, shared.checks_failed) == (1, 1, 1)
+    assert shared.customers.precision == 0.0
+    assert shared.cases.recall == 1.0  # nothing expected together: nothing missed
+
+
+def test_the_groups_add_up_to_the_pooled_figures() -> None:
+    scores = breakdown_scores()
+    groups = by_group(scores).values()
+    pooled = pool(score for _, score in scores)
+
+    assert sum(group.journeys for group in groups) == pooled.journeys
+    assert sum((group.cases for group in groups), start=PairCounts()) == pooled.cases
+    assert sum(group.customers.predicted for group in groups) == pooled.customers.predicted
+    assert sum(group.repeats for group in groups) == pooled.repeats
+    assert sum(group.false_merges for group in groups) == pooled.false_merges
+    assert sum(group.checks_failed for group in groups) == pooled.checks_failed
+
+
+def test_a_group_with_nothing_replayed_is_listed_empty() -> None:
+    groups = by_group(breakdown_scores()[:1], ["argentina", "merges"])
+
+    assert list(groups) == ["argentina", "merges"]
+    assert groups["argentina"].journeys == 0
+
+
+def test_the_report_prints_one_row_per_group_and_flags_the_group_that_misses() -> None:
+    out = io.StringIO()
+
+    print_groups(by_group(breakdown_scores(), ["argentina"]), out)
+
+    rows = {line.split()[0]: line for line in out.getvalue().splitlines()[3:]}
+    assert list(rows) == ["argentina", "merges", "shared"]
+    assert "nothing replayed" in rows["argentina"]
+    assert rows["merges"].split() == ["merges", "2", "1.000", "1.000", "1.000", "0.667", "0", "50.0%", "0", "MISSED"]
+    assert rows["shared"].split()[-4:] == ["1", "0.0%", "1", "MISSED"]

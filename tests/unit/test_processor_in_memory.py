@@ -8,10 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from shared.config import Settings
-from shared.linking.merging import Merging
 from shared.linking.processor import ContactProcessor, Outcome
 from shared.model import minted
 from shared.model.contact import Contact, Direction, LinkRule
@@ -20,16 +16,6 @@ from tests.fakes import InMemoryStore
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 ANN, BOB = "+14155550123", "+14155550177"
-
-
-@pytest.fixture
-def store() -> InMemoryStore:
-    return InMemoryStore()
-
-
-@pytest.fixture
-def processor(store: InMemoryStore) -> ContactProcessor:
-    return ContactProcessor(store, Settings(), Merging(store))
 
 
 def stored(store: InMemoryStore, contact: Contact) -> Contact:

@@ -15,6 +15,11 @@ import phonenumbers
 from shared.model import minted
 
 AREA_CODE = "628"  # a real US area code; the integration tests' own numbers are in 415
+# `phone:ar-…` tokens are Argentine mobiles in Buenos Aires (area 11, 8-digit subscriber numbers from 5000 0000):
+# callers and SMS show them as +54 11 …, WhatsApp as 54 9 11 … (the mobile 9), libphonenumber as +54 9 11 ….
+ARGENTINE_PREFIX = "ar-"
+ARGENTINE_MOBILE_PREFIX = "+54911"
+_FIRST_ARGENTINE_SUBSCRIBER = 50_000_000
 NUMBERS_PER_JOURNEY = 10
 JOURNEYS_PER_RUN = 200
 _FIRST_NUMBER = 2_000_000  # exchanges start at 200: valid NANP numbers
@@ -55,11 +60,30 @@ class Identities:
         return f"{self._run_tag:04d}{self._journey:03d}{self._index(kind, token):02d}"
 
     def phone(self, token: str) -> str:
-        block = (self._run_tag * JOURNEYS_PER_RUN + self._journey) * NUMBERS_PER_JOURNEY
-        number = f"+1{AREA_CODE}{_FIRST_NUMBER + (block + self._index('phone', token)) % _NUMBER_SPACE:07d}"
+        """The number as callers and SMS show it (`+1 628 …`; `ar-` tokens: `+54 11 …`, without the 9)."""
+        if token.startswith(ARGENTINE_PREFIX):
+            return "+54" + self.argentine_mobile(token).removeprefix("+549")
+        number = f"+1{AREA_CODE}{_FIRST_NUMBER + self._serial('phone', token):07d}"
         if _FICTIONAL.match(number):
             raise ValueError("run tag gives a fictional 555-01xx number; pick another")
         return number
+
+    def argentine_mobile(self, token: str) -> str:
+        """An `ar-` token's number in E.164 as libphonenumber and WhatsApp write a mobile: `+54 9 11 …`."""
+        return f"{ARGENTINE_MOBILE_PREFIX}{_FIRST_ARGENTINE_SUBSCRIBER + self._serial('phone', token)}"
+
+    def mobile_e164(self, symbol: str) -> str:
+        """The number in E.164 as libphonenumber writes a mobile: WhatsApp's wa_id (with `+`), an app that
+        verified it by a one-time code. Argentine mobiles keep their 9 here, unlike callers and SMS."""
+        kind, _, token = symbol.partition(":")
+        if kind == "phone" and token.startswith(ARGENTINE_PREFIX):
+            return self.argentine_mobile(token)
+        return self.value(symbol)
+
+    def _serial(self, kind: str, token: str) -> int:
+        """Run, journey and token as one number below 8 million: a phone number's last digits."""
+        block = (self._run_tag * JOURNEYS_PER_RUN + self._journey) * NUMBERS_PER_JOURNEY
+        return (block + self._index(kind, token)) % _NUMBER_SPACE
 
     def email(self, token: str) -> str:
         # The token is the local part, so `mailer-daemon` and `noreply` mean what they say.
@@ -85,8 +109,12 @@ class Identities:
         raise ValueError(f"unknown identifier kind {kind!r}")
 
     def as_typed(self, symbol: str) -> str:
-        """How a person types the identifier into a message: a phone in national format."""
+        """How a person types the identifier into a message: a phone in national format; an Argentine
+        mobile as Argentines give it to a business abroad, `+54 9 11 5000-0003`."""
         value = self.value(symbol)
+        if symbol.startswith(f"phone:{ARGENTINE_PREFIX}"):
+            mobile = phonenumbers.parse(self.mobile_e164(symbol))
+            return phonenumbers.format_number(mobile, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
         if symbol.startswith("phone:"):
             return phonenumbers.format_number(phonenumbers.parse(value), phonenumbers.PhoneNumberFormat.NATIONAL)
         return value

@@ -11,7 +11,11 @@ journey expects; nothing here talks to the stack. The metrics (docs/journeys.md)
 - repeat rate: follow-ups (every contact of an expected case after its first)
   that did not land on the case the first contact of that case landed on;
 - label checks: a contact not stored, given a customer or a case where none
-  belongs (an anonymous caller, an auto-reply), or not marked claimed.
+  belongs (an anonymous caller, an auto-reply), or whose `claimed` mark is not
+  what the journey says (missing, or where the case is the sender's own).
+
+`by_group` pools the same figures per group (a journey file) for the report's
+breakdown.
 """
 
 from __future__ import annotations
@@ -95,7 +99,7 @@ class JourneyScore:
     cases_split: tuple[Pair, ...]
     follow_ups: int
     repeats: tuple[str, ...]  # follow-ups not on the case of their expected case's first contact
-    problems: tuple[str, ...] = ()  # per-label checks: not stored, anonymous, no case, claimed
+    problems: tuple[str, ...] = ()  # per-label checks: not stored, anonymous, no case, claimed either way
 
     @property
     def passed(self) -> bool:
@@ -157,10 +161,15 @@ def _label_problems(expected: Expected, predicted: Mapping[str, Predicted]) -> I
             yield f"{label} should be on no case"
         if label not in no_case and not found.case_id:
             yield f"{label} is on no case"
+    claimed = set(expected.claimed)
     for label in expected.claimed:
         found = predicted.get(label, Predicted(stored=False))
         if found.stored and not found.claimed:
             yield f"{label} should be linked to its case as claimed"
+    for label, found in predicted.items():
+        # The other direction: the agent is told to verify a person who is the case's own customer.
+        if found.stored and found.claimed and label not in claimed:
+            yield f"{label} is linked to its case as claimed, which the journey does not expect"
 
 
 @dataclass(frozen=True)
@@ -172,7 +181,7 @@ class SuiteMetrics:
     false_merges: int = 0
     follow_ups: int = 0
     repeats: int = 0
-    checks_failed: int = 0  # per-label checks: not stored, a case where none belongs, a missing claimed mark
+    checks_failed: int = 0  # per-label checks: not stored, a case where none belongs, a claimed mark wrong
 
     @property
     def repeat_rate(self) -> float:
@@ -223,3 +232,14 @@ def pool(scores: Iterable[JourneyScore]) -> SuiteMetrics:
             checks_failed=metrics.checks_failed + len(score.problems),
         )
     return metrics
+
+
+def by_group(scores: Iterable[tuple[str, JourneyScore]], groups: Iterable[str] = ()) -> dict[str, SuiteMetrics]:
+    """The metrics pooled per group (a journey file), in the order `groups` lists them, then as first met.
+
+    A group of `groups` with no score (every journey skipped or errored) gets empty metrics: zero journeys.
+    """
+    members: dict[str, list[JourneyScore]] = {group: [] for group in groups}
+    for group, score in scores:
+        members.setdefault(group, []).append(score)
+    return {group: pool(scored) for group, scored in members.items()}

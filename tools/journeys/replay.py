@@ -213,6 +213,27 @@ def _merge_id(answer: Any) -> str | None:
     return None
 
 
+def provider_time(run: JourneyRun, step: Step, now: datetime) -> datetime:
+    """The step's provider time: as the journey says, never ahead of `now`.
+
+    A step sent live happens `now`. The others keep the order they were sent in:
+    a live step is sent a little after its declared time, so the next one is
+    placed at least a second after it. A late step (`arrives`) is sent with its
+    declared time, before what was already sent: that is what it tests.
+    """
+    if isinstance(step, RepeatStep):
+        return now  # its payload keeps the times of the step it repeats
+    if step.live:
+        run.latest = now
+        return now
+    declared = min(now, run.start + step.offset)
+    if step.late:
+        return declared
+    occurred = max(declared, run.latest + _ONE_SECOND) if run.latest else declared
+    run.latest = occurred = min(now, occurred)
+    return occurred
+
+
 class Replayer:
     def __init__(self, client: StackClient, public_url: str, api_key: str, *, workers: int = 8) -> None:
         self._client = client
@@ -224,7 +245,7 @@ class Replayer:
     def send_step(self, run: JourneyRun, index: int) -> None:
         """Build and send one step; a missing route skips the journey, a refusal marks it errored."""
         step = run.journey.steps[index]
-        occurred = self._occurred_at(run, step)
+        occurred = provider_time(run, step, datetime.now(UTC))
         context = StepContext(self._public_url, run.identities, _Lookups(run, self.reader), occurred)
         try:
             built = _build(step, context, run)
@@ -252,19 +273,6 @@ class Replayer:
         own = getattr(step, "label", None) or getattr(step, "name", None)
         if own:
             run.built[own] = built
-
-    def _occurred_at(self, run: JourneyRun, step: Step) -> datetime:
-        """The step's provider time: as the journey says, never before what was already sent, never ahead."""
-        now = datetime.now(UTC)
-        if isinstance(step, RepeatStep):
-            return now  # its payload keeps the times of the step it repeats
-        if step.live:
-            run.latest = now
-            return now
-        declared = run.start + step.offset
-        occurred = min(now, max(declared, run.latest + _ONE_SECOND) if run.latest else declared)
-        run.latest = occurred
-        return occurred
 
     def replay(self, runs: Sequence[JourneyRun], *, idle_timeout_s: float) -> list[str]:
         """Every step of every run, round by round; the warnings (a stack that would not go idle)."""

@@ -159,7 +159,9 @@ def message_step(step: MessageStep, context: StepContext) -> Built:
     if step.channel in ("whatsapp", "whatsapp-status"):
         wamid = "wamid." + uuid.uuid4().hex.upper()
         kind = "status" if step.channel == "whatsapp-status" else None
-        request = build(replace(options, message_id=wamid, kind=kind))
+        # The wa_id is the number as WhatsApp writes it: an Argentine mobile with its 9, unlike SMS and calls.
+        wa_number = values.mobile_e164(step.sender)
+        request = build(replace(options, sender=wa_number, message_id=wamid, kind=kind))
 
         def whatsapp_time(payload: dict[str, Any]) -> None:
             for item in payload["entry"][0]["changes"][0]["value"].get("messages", []):
@@ -196,15 +198,19 @@ def message_step(step: MessageStep, context: StepContext) -> Built:
 
 
 def call_step(step: CallStep, context: StepContext) -> Built:
-    """One Twilio call: each callback a signed webhook about the same CallSid, in the order given."""
+    """One Twilio call: each callback a signed webhook about the same CallSid, in the order given.
+
+    For an outbound call `caller` is the customer we called (the sample puts our number in From)."""
     build = samples()[SAMPLE_OF_CHANNEL["call"]]
     sid = "CA" + uuid.uuid4().hex
     withheld = step.sender == "withheld"
     caller = WITHHELD_NUMBER if withheld else context.identities.value(step.sender)
     transcript = render(step.transcript or "", context)
     requests = []
-    for callback in step.callbacks:
+    for callback in step.reports:
         kind = "withheld" if withheld and callback == "incoming" else callback
+        if step.direction == "outbound":
+            kind = "outbound"  # the status callback of the call we placed to `caller`
         text = transcript if callback == "transcription" else ""
         options = SampleOptions(context.public_url, text=text, sender=caller, recipient=OUR_NUMBER, message_id=sid)
         requests.append(build(replace(options, kind=kind)))
@@ -280,7 +286,11 @@ def app_step(step: AppStep, context: StepContext) -> Built:
     """The first-party app's signed JSON (`X-Threadline-Signature: t=<unix>,v1=<hex HMAC of "t.body">`)."""
     values = context.identities
     event_id = "evt_" + uuid.uuid4().hex
-    verified = {symbol.partition(":")[0]: values.value(symbol) for symbol in step.verified}
+    # As the app stores what it verified: phones in libphonenumber's E.164 (an Argentine mobile with its 9).
+    verified = {
+        symbol.partition(":")[0]: values.mobile_e164(symbol) if symbol.startswith("phone:") else values.value(symbol)
+        for symbol in step.verified
+    }
     payload = {
         "event_id": event_id,
         "occurred_at": _iso(context.occurred_at),
@@ -301,7 +311,9 @@ def api_step(step: ApiStep, context: StepContext) -> Built:
         assert step.customer_of is not None
         assert step.identifier is not None
         kind = step.identifier.partition(":")[0]
-        body = {"kind": kind, "value": context.identities.value(step.identifier), "evidence": evidence}
+        # A CRM keeps phones as libphonenumber writes them, as the app does: an Argentine mobile with its 9.
+        value = context.identities.mobile_e164(step.identifier)
+        body = {"kind": kind, "value": value, "evidence": evidence}
         call = ApiCall("POST", f"/v1/customers/{lookups.customer(step.customer_of)}/identifiers", body)
     elif step.action == "merge":
         assert step.customer_of is not None

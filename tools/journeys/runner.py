@@ -23,8 +23,9 @@ from typing import TextIO
 from infra import topology
 from infra.local.client import StackClient, StackUnavailable
 from tools.journeys.identities import Identities, new_run_tag
-from tools.journeys.metrics import Expected, JourneyScore, SuiteMetrics, pool, score_journey
+from tools.journeys.metrics import Expected, JourneyScore, SuiteMetrics, by_group, pool, score_journey
 from tools.journeys.replay import JourneyRun, Replayer, StepRefused, missing_samples
+from tools.journeys.steps import Step
 from tools.journeys.suite import Journey, SuiteError, load_suite
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -47,6 +48,12 @@ class Report:
     warnings: tuple[str, ...] = field(default=())
 
     @property
+    def groups(self) -> dict[str, SuiteMetrics]:
+        """The metrics of each group (journey file), every group of the replayed selection listed."""
+        scored = ((outcome.journey.group, outcome.score) for outcome in self.outcomes if outcome.score is not None)
+        return by_group(scored, sorted({outcome.journey.group for outcome in self.outcomes}))
+
+    @property
     def scored(self) -> list[Outcome]:
         return [outcome for outcome in self.outcomes if outcome.score is not None]
 
@@ -64,8 +71,10 @@ class Report:
 
 
 def expected_of(journey: Journey) -> Expected:
-    """The expectation, with every case group in step order: its first label is the one that opened it."""
-    order = {label: index for index, label in enumerate(journey.labels)}
+    """The expectation, with every case group in provider-time order: its first label is the one that opened
+    it (a late step is listed where it arrives, but its story began at its own time)."""
+    labeled = [(step.offset, index, label) for index, step in enumerate(journey.steps) if (label := _label(step))]
+    order = {label: (offset, index) for offset, index, label in labeled}
     expect = journey.expect
     return Expected(
         customers=expect.customers,
@@ -75,6 +84,10 @@ def expected_of(journey: Journey) -> Expected:
         no_case=expect.no_case,
         claimed=expect.claimed,
     )
+
+
+def _label(step: Step) -> str | None:
+    return getattr(step, "label", None)
 
 
 def select(journeys: Sequence[Journey], only: Sequence[str]) -> list[Journey]:
@@ -167,6 +180,7 @@ def print_report(report: Report, out: TextIO = sys.stdout) -> None:
     print(f"Pooled over the replayed journeys: {pairs}, follow-ups {metrics.follow_ups}\n", file=out)
     for name, value, target, met in metrics.targets():
         print(f"  {name:<20} {value:>8}   target {target:<7} {'ok' if met else 'MISSED'}", file=out)
+    print_groups(report.groups, out)
     if report.failed:
         print(f"\nFailed journeys ({len(report.failed)}):", file=out)
         for outcome in report.failed:
@@ -181,6 +195,34 @@ def print_report(report: Report, out: TextIO = sys.stdout) -> None:
                 print(f"  {outcome.journey.id}: {outcome.skipped or outcome.errored}", file=out)
     for warning in report.warnings:
         print(f"\nwarning: {warning}", file=out)
+
+
+_GROUP_COLUMNS = ("journeys", "cust P", "cust R", "case P", "case R", "false merges", "repeat rate", "checks failed")
+
+
+def print_groups(groups: dict[str, SuiteMetrics], out: TextIO = sys.stdout) -> None:
+    """One row per group (journey file), each pooled over its own replayed journeys, and whether it meets
+    every target on its own."""
+    width = max((len(group) for group in groups), default=5)
+    print(f"\nBy group (pooled within each file):\n  {'group':<{width}}  {'  '.join(_GROUP_COLUMNS)}", file=out)
+    for group, metrics in groups.items():
+        if not metrics.journeys:
+            print(f"  {group:<{width}}  {0:>8}  (nothing replayed)", file=out)
+            continue
+        figures = (
+            f"{metrics.customers.precision:.3f}",
+            f"{metrics.customers.recall:.3f}",
+            f"{metrics.cases.precision:.3f}",
+            f"{metrics.cases.recall:.3f}",
+            str(metrics.false_merges),
+            f"{metrics.repeat_rate:.1%}",
+            str(metrics.checks_failed),
+        )
+        cells = "  ".join(
+            f"{value:>{len(name)}}"
+            for name, value in zip(_GROUP_COLUMNS, (str(metrics.journeys), *figures), strict=True)
+        )
+        print(f"  {group:<{width}}  {cells}  {'ok' if metrics.all_targets_met else 'MISSED'}", file=out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,9 @@
 """The steps of a journey (journeys/*.toml): strict models, one per kind of call a step makes.
 
-Each step says when it happens (`at`), what it sends and which earlier steps it
-names; `tools.journeys.suite` checks a journey's steps against each other.
+Each step says when it happens (`at`), when it reaches Threadline if that is
+later (`arrives`: a provider's retry, a redrive), what it sends and which
+earlier steps it names; `tools.journeys.suite` checks a journey's steps
+against each other.
 """
 
 from __future__ import annotations
@@ -50,12 +52,24 @@ class Strict(BaseModel):
 
 
 class _Step(Strict):
-    at: Duration = Field(description="When, after the journey's first moment")
+    at: Duration = Field(description="When, after the journey's first moment: the provider's time of the step")
+    arrives: Duration | None = Field(
+        default=None, description="When it reaches Threadline, if later than `at`: a late delivery (retry, redrive)"
+    )
     concurrent: bool = Field(default=False, description="Sent with the previous step, before it is processed")
 
     @property
     def offset(self) -> timedelta:
         return parse_duration(self.at)
+
+    @property
+    def arrival(self) -> timedelta:
+        """When the step reaches Threadline: `arrives`, else its own time."""
+        return parse_duration(self.arrives) if self.arrives is not None else self.offset
+
+    @property
+    def late(self) -> bool:
+        return self.arrival > self.offset
 
     @property
     def creates_contact(self) -> bool:
@@ -123,19 +137,31 @@ class MessageStep(_Step):
 
 
 class CallStep(_Step):
-    """A Twilio call: one contact, reported by several callbacks."""
+    """A Twilio call: one contact, reported by several callbacks; `outbound`, a call we placed to `from`."""
 
     channel: Literal["call"]
     label: Label
     sender: PhoneOrWithheld = Field(alias="from")
-    callbacks: tuple[Literal["incoming", "status", "recording", "transcription"], ...] = ("incoming", "status")
+    direction: Literal["inbound", "outbound"] = "inbound"
+    callbacks: tuple[Literal["incoming", "status", "recording", "transcription"], ...] | None = Field(
+        default=None, description='Default: ["incoming", "status"]; an outbound call reports ["status"]'
+    )
     transcript: str | None = None
 
     @model_validator(mode="after")
     def _transcript_has_its_callback(self) -> CallStep:
-        if (self.transcript is not None) != ("transcription" in self.callbacks):
+        if (self.transcript is not None) != ("transcription" in self.reports):
             raise ValueError("a transcript is sent by the transcription callback: give both or neither")
+        if self.direction == "outbound" and (self.sender == "withheld" or self.reports != ("status",)):
+            raise ValueError("an outbound call goes to a phone: and reports through its status callback only")
         return self
+
+    @property
+    def reports(self) -> tuple[str, ...]:
+        """The callbacks sent, in order."""
+        if self.callbacks is not None:
+            return self.callbacks
+        return ("status",) if self.direction == "outbound" else ("incoming", "status")
 
     @property
     def live(self) -> bool:

@@ -13,15 +13,16 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, model_validator
 
 from tools.journeys.steps import (
     PLACEHOLDER,
     PLACEHOLDER_KINDS,
     ApiStep,
     Label,
+    RepeatStep,
     Step,
     Strict,
 )
@@ -45,6 +46,18 @@ class Journey(Strict):
     why: str = Field(min_length=10)
     steps: tuple[Step, ...] = Field(alias="step", min_length=1)
     expect: Expectation
+    group: str = Field(default="", description="The name of its file (`merges` for journeys/merges.toml)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _group_of_its_file(cls, data: Any, info: ValidationInfo) -> Any:
+        """`load_suite` names the file in the validation context: the group is the file, never written in it."""
+        group = (info.context or {}).get("group")
+        if group is None or not isinstance(data, dict):
+            return data
+        if "group" in data:
+            raise ValueError("group is the name of the journey's file, not a field to write")
+        return {**data, "group": group}
 
     @model_validator(mode="after")
     def _consistent(self) -> Journey:
@@ -59,7 +72,8 @@ class Journey(Strict):
 
     @property
     def span(self) -> timedelta:
-        return max(step.offset for step in self.steps)
+        """From the first moment to the last arrival: the last step to reach Threadline is sent "now"."""
+        return max(step.arrival for step in self.steps)
 
     def rounds(self) -> tuple[int, ...]:
         """The round each step is sent in: the next round, unless it is concurrent with the previous step."""
@@ -77,8 +91,9 @@ def _problems(journey: Journey) -> Iterable[str]:
         yield "the first step cannot be concurrent"
     span = journey.span
     for index, step in enumerate(journey.steps):
-        if index and step.offset < journey.steps[index - 1].offset:
-            yield f"step {index + 1} is earlier than the step before it"
+        yield from _arrival_problems(index, step)
+        if index and step.arrival < journey.steps[index - 1].arrival:
+            yield f"step {index + 1} arrives earlier than the step before it (steps are listed in arrival order)"
         if step.horizon is not None and span - step.offset > step.horizon:
             yield f"step {index + 1} ({step.channel}) must lie within {step.horizon} of the journey's last step"
         for field, label in step.label_references().items():
@@ -97,6 +112,24 @@ def _problems(journey: Journey) -> Iterable[str]:
                 yield f"{own!r} is defined twice"
             seen[own] = index
     yield from _expectation_problems(journey)
+
+
+def _arrival_problems(index: int, step: Step) -> Iterable[str]:
+    """`arrives` (a late delivery) says the provider's time stays `at`: only a channel that sends one may be late."""
+    if step.arrives is None:
+        return
+    if step.arrival < step.offset:
+        yield f"step {index + 1}: arrives ({step.arrives}) is before at ({step.at}); nothing arrives before it happens"
+    if step.live:
+        yield (
+            f"step {index + 1} ({step.channel}): arrives is for channels that carry a provider time; "
+            f"{step.channel} happens when it reaches Threadline, so write that moment as at"
+        )
+    if isinstance(step, RepeatStep):
+        yield (
+            f"step {index + 1} (repeat): a repeat reaches Threadline at its at and keeps the times of the step "
+            "it repeats; arrives means nothing here"
+        )
 
 
 def _expectation_problems(journey: Journey) -> Iterable[str]:
@@ -145,7 +178,8 @@ def load_suite(paths: Sequence[Path] = ()) -> list[Journey]:
     journeys: list[Journey] = []
     for path in journey_files(paths):
         try:
-            suite = SuiteFile.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            suite = SuiteFile.model_validate(data, context={"group": path.stem})
         except (tomllib.TOMLDecodeError, ValidationError) as error:
             raise SuiteError(f"{path}: {error}") from error
         journeys += suite.journeys

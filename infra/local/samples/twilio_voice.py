@@ -1,8 +1,10 @@
 """Signed Twilio Voice webhooks, as Twilio sends them for one call.
 
 `kind` picks the webhook: `incoming` (default; the call rings), `status` (the
-call completed), `recording`, `transcription`, or `withheld` (a ringing call
-without caller id). Send them with one `message_id` to watch a call fill in.
+call completed), `recording`, `transcription`, `withheld` (a ringing call
+without caller id), or `outbound` (the status callback of a call we placed
+through the REST API to `sender`, from `recipient`: our number). Send them with
+one `message_id` to watch a call fill in.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from shared.channels.twilio_voice import EVENT_PARAMETER, PATH, VoiceEvent
 ACCOUNT_SID = "AC" + "0" * 32
 
 
-def _call(sid: str, caller: str, callee: str, status: str) -> list[tuple[str, str]]:
+def _call(sid: str, caller: str, callee: str, status: str, direction: str = "inbound") -> list[tuple[str, str]]:
     return [
         ("AccountSid", ACCOUNT_SID),
         ("ApiVersion", "2010-04-01"),
@@ -30,7 +32,7 @@ def _call(sid: str, caller: str, callee: str, status: str) -> list[tuple[str, st
         ("CalledCountry", "US"),
         ("Caller", caller),
         ("CallerCountry", "US"),
-        ("Direction", "inbound"),
+        ("Direction", direction),
         ("From", caller),
         ("FromCountry", "US"),
         ("To", callee),
@@ -47,9 +49,12 @@ def _form(options: SampleOptions, sid: str) -> tuple[list[tuple[str, str]], str]
     recording_url = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{recording_sid}"
     if kind == "withheld":
         return [*_call(sid, "+266696687", callee, "ringing"), ("CallerName", "Anonymous")], ""
-    if kind == "status":
+    if kind in ("status", "outbound"):
         now = format_datetime(datetime.now(UTC), usegmt=True)
         extra = [("CallDuration", "47"), ("CallbackSource", "call-progress-events"), ("SequenceNumber", "0")]
+        if kind == "outbound":
+            # A call we placed: Twilio reports it from our number to the customer, as `outbound-api`.
+            return [*_call(sid, callee, caller, "completed", "outbound-api"), *extra, ("Timestamp", now)], ""
         return [*_call(sid, caller, callee, "completed"), *extra, ("Timestamp", now)], ""
     if kind == "recording":
         # A recording status callback names the call, not its parties.

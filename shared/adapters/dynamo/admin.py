@@ -10,6 +10,7 @@ it may Query the customer's GSI1 partition and GSI2 per case, never Scan.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,7 @@ from shared.adapters.dynamo.table import CASE_INDEX, CUSTOMER_INDEX, INDEXES
 from shared.adapters.dynamo.table_client import Item, dump, is_condition_failure, load
 from shared.model import thread_keys
 from shared.model.contact import Contact
-from shared.model.failures import InvalidCursor
+from shared.model.failures import ConditionFailed, InvalidCursor
 from shared.model.records import (
     CaseChange,
     CaseRecord,
@@ -248,7 +249,10 @@ class AdminStore(DynamoStore):
                 _add(found, keys.thread(thread_keys.case_reference(case.reference)))
         for item in own:
             _add(primary, {"PK": item["PK"], "SK": item["SK"]})
-            if item["PK"].startswith("IDN#"):
+            if item["SK"].startswith(keys.DISPUTE_PREFIX):
+                # The identifier is another customer's: only this customer's dispute of it goes.
+                self._withdraw_dispute(keys.disputed_identifier(item), customer_id)
+            elif item["PK"].startswith("IDN#"):
                 _add(found, {"PK": item["PK"], "SK": "LAST"})
         gone: dict[tuple[str, str], Item] = {}
         for item in contacts:
@@ -278,6 +282,15 @@ class AdminStore(DynamoStore):
         self._batch_delete(doomed)
         self._batch_delete(list(primary.values()))
         return ErasureResult(erased_at=erased_at, deleted_items=len(doomed) + len(primary))
+
+    def _withdraw_dispute(self, identifier: keys.Key, customer_id: str) -> None:
+        with contextlib.suppress(ConditionFailed):
+            self._update(
+                identifier,
+                "DELETE disputed_by :customer",
+                "attribute_exists(PK)",
+                {":customer": {customer_id}},
+            )
 
     def _write_tombstone(self, customer_id: str, at: datetime) -> datetime:
         item = {**keys.erasure(customer_id), "type": "erasure", "erased_at": sortable_time(at)}

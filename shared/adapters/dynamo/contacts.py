@@ -7,6 +7,7 @@ from the provider's message id.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -77,6 +78,7 @@ class DynamoStore(TableClient):
         owners: dict[str, str] = {}
         own_claims: dict[str, str] = {}
         merged_by: dict[str, str] = {}
+        contested: dict[str, frozenset[str]] = {}
         hints, threads = {}, {}
         for identifier in identifiers:
             # An identifier this very contact claimed on an earlier, unfinished delivery is not yet known to it.
@@ -85,6 +87,8 @@ class DynamoStore(TableClient):
                 (own_claims if mine else owners)[identifier.key] = str(owner["customer_id"])
                 if owner.get("merged_by"):
                     merged_by[identifier.key] = str(owner["merged_by"])
+                if disputed := set(owner.get("disputed_by", ())) - {owner["customer_id"]}:
+                    contested[identifier.key] = frozenset(disputed)
             if (hint_item := get(keys.identifier_hint(identifier))) and (hint := hint_from_item(hint_item)):
                 hints[identifier.key] = hint
         for thread_key in thread_keys:
@@ -103,6 +107,7 @@ class DynamoStore(TableClient):
             erased=get(erased) is not None,
             own_claims=own_claims,
             merged_by=merged_by,
+            contested=contested,
         )
 
     def claim_message(self, contact: Contact) -> str:
@@ -157,7 +162,10 @@ class DynamoStore(TableClient):
             self._client.put_item(
                 TableName=self._table,
                 Item=dump(identifier_item(identifier, customer_id, by.occurred_at, claimed_by=by.contact_id)),
-                ConditionExpression="attribute_not_exists(PK) OR customer_id = :customer",
+                # Never over a disputed item: the dispute would be lost, and it is ours already.
+                ConditionExpression=(
+                    "attribute_not_exists(PK) OR (customer_id = :customer AND attribute_not_exists(disputed_by))"
+                ),
                 ExpressionAttributeValues={":customer": {"S": customer_id}},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -166,6 +174,27 @@ class DynamoStore(TableClient):
                 raise
             return str(load(error.response["Item"])["customer_id"])  # type: ignore[typeddict-item]
         return customer_id
+
+    def contest_identifier(self, identifier: Identifier, customer_id: str) -> None:
+        """`customer_id` verified an identifier another customer owns: from now on it finds neither.
+
+        Listed under the contesting customer first, then added to the owner's item, so
+        erasing that customer always finds the dispute to take back. Gone owner: nothing to contest.
+        """
+        dispute = {
+            **keys.identifier_dispute(identifier, customer_id),
+            "type": "identifier_dispute",
+            "GSI1PK": keys.customer_partition(customer_id),
+            "GSI1SK": keys.DISPUTE_PREFIX + identifier.key,
+        }
+        self._client.put_item(TableName=self._table, Item=dump(dispute))
+        with contextlib.suppress(ConditionFailed):
+            self._update(
+                keys.identifier(identifier),
+                "ADD disputed_by :customer",
+                "attribute_exists(PK)",
+                {":customer": {customer_id}},
+            )
 
     def hand_over_identifier(self, identifier: Identifier, from_customer: str, to_customer: str) -> None:
         """A claim made for a customer that lost its creation race moves to the winner (only if still ours)."""
@@ -250,6 +279,24 @@ class DynamoStore(TableClient):
                 ":window_start": sortable_time(window_start),
                 ":active": "active",
                 ":contact": contact.contact_id,
+            },
+            names={"#status": "status"},
+        )
+
+    def note_latest(self, customer_id: str, contact: Contact, window_start: datetime) -> ActiveCase | None:
+        """A contact that joins no case is still the customer's latest: an older one arriving after it is late."""
+        return self._update_profile(
+            customer_id,
+            update=(
+                f"SET {self._MOVED}, created_at = if_not_exists(created_at, :at), "
+                "#status = if_not_exists(#status, :active)"
+            ),
+            condition=f"(attribute_not_exists(active_case_id) OR active_case_at < :window_start) AND {self._IN_TIME}",
+            values={
+                ":at": sortable_time(contact.occurred_at),
+                ":window_start": sortable_time(window_start),
+                ":contact": contact.contact_id,
+                ":active": "active",
             },
             names={"#status": "status"},
         )
@@ -526,21 +573,5 @@ class DynamoStore(TableClient):
         values: Mapping[str, str],
         names: Mapping[str, str] | None = None,
     ) -> ActiveCase | None:
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": dump(keys.profile(customer_id)),
-            "UpdateExpression": update,
-            "ConditionExpression": condition,
-            "ExpressionAttributeValues": dump(values),
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        if names:
-            request["ExpressionAttributeNames"] = dict(names)
-        try:
-            self._client.update_item(**request)
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-            old: Mapping[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
-            return active_case_of(load(old) if old else None)
-        return None
+        old = self._update_or_old(keys.profile(customer_id), update, condition, values, names)
+        return None if old is None else active_case_of(old or None)

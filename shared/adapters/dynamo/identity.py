@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -22,9 +22,6 @@ from shared.adapters.dynamo.table_client import Item, dump, is_condition_failure
 from shared.model.contact import Assurance, Identifier, IdentifierKind
 from shared.model.failures import ConditionFailed
 from shared.model.records import OwnedIdentifier, Profile
-
-if TYPE_CHECKING:
-    pass
 
 MAX_LISTED = 100
 
@@ -79,6 +76,10 @@ class DynamoIdentityStore(DynamoStore):
             "customer_id = :owner",
             {":assurance": assurance.value, ":owner": customer_id},
         )
+
+    def settle_dispute(self, identifier: Identifier, owner: str) -> None:
+        """A CRM vouched for the owner: the identifier finds its owner again, whoever else verified it."""
+        self._update(keys.identifier(identifier), "REMOVE disputed_by", "customer_id = :owner", {":owner": owner})
 
     def repoint(self, identifier: Identifier, source: str, target: str, merge_id: str | None) -> None:
         """Move an identifier item between customers, only if `source` still owns it."""
@@ -188,31 +189,6 @@ class DynamoIdentityStore(DynamoStore):
         self._update(keys.merge_log(merge_id), update, condition, values, names={"#state": "state"})
 
     # --- mechanics ------------------------------------------------------------------------
-
-    def _update(
-        self,
-        key: keys.Key,
-        update: str,
-        condition: str,
-        values: Mapping[str, Any],
-        names: Mapping[str, str] | None = None,
-    ) -> None:
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": dump(key),
-            "UpdateExpression": update,
-            "ConditionExpression": condition,
-        }
-        if values:
-            request["ExpressionAttributeValues"] = dump(values)
-        if names:
-            request["ExpressionAttributeNames"] = dict(names)
-        try:
-            self._client.update_item(**request)
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-            raise ConditionFailed(key["PK"].split("#", 1)[0]) from error
 
     def _query_customer(self, customer_id: str, prefix: str) -> list[Item]:
         return list(self._partition(CUSTOMER_INDEX, keys.customer_partition(customer_id), prefix))

@@ -19,6 +19,16 @@ def identifier_hint(ident: Identifier) -> Key:
     return {"PK": f"IDN#{ident.kind.value}#{ident.value}", "SK": "LAST"}
 
 
+def identifier_dispute(ident: Identifier, customer_id: str) -> Key:
+    """A second customer's verified claim on an owned identifier, listed under that customer so erasure finds it."""
+    return {"PK": f"IDN#{ident.kind.value}#{ident.value}", "SK": f"{DISPUTE_PREFIX}{customer_id}"}
+
+
+def disputed_identifier(dispute: Key) -> Key:
+    """The identifier item a dispute item is about (they share the partition)."""
+    return {"PK": dispute["PK"], "SK": "IDN"}
+
+
 def profile(customer_id: str) -> Key:
     return {"PK": f"CUS#{customer_id}", "SK": "PROFILE"}
 
@@ -113,3 +123,4 @@ X_POLLING_PREFIX = "XPOLL#"
 TIMELINE_PREFIX = "C#"
 CASE_LISTING_PREFIX = "CASE#"
 IDENTIFIER_LISTING_PREFIX = "IDN#"
+DISPUTE_PREFIX = "ALSO#"

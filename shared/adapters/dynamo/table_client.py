@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamo import keys
 from shared.adapters.dynamo.cursors import decode_cursor, encode_cursor
 from shared.adapters.dynamo.table import INDEXES, PARTITION_KEY
-from shared.model.failures import StoreContention, backoff
+from shared.model.failures import ConditionFailed, StoreContention, backoff
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -78,6 +78,47 @@ class TableClient:
             else:
                 raise StoreContention("batch get left unprocessed keys")
         return found
+
+    def _update(
+        self,
+        key: keys.Key,
+        update: str,
+        condition: str,
+        values: Mapping[str, Any],
+        names: Mapping[str, str] | None = None,
+    ) -> None:
+        """One conditional UpdateItem; a failed condition raises `ConditionFailed` naming the item's kind."""
+        if self._update_or_old(key, update, condition, values, names) is not None:
+            raise ConditionFailed(key["PK"].split("#", 1)[0])
+
+    def _update_or_old(
+        self,
+        key: keys.Key,
+        update: str,
+        condition: str,
+        values: Mapping[str, Any],
+        names: Mapping[str, str] | None = None,
+    ) -> Item | None:
+        """One conditional UpdateItem: None when applied, else the item as it is (empty when there is none)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": dump(key),
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if values:
+            request["ExpressionAttributeValues"] = dump(values)
+        if names:
+            request["ExpressionAttributeNames"] = dict(names)
+        try:
+            self._client.update_item(**request)
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            old: Mapping[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+            return load(old)
+        return None
 
     def _batch_put(self, items: Sequence[Item]) -> None:
         self._batch_write([{"PutRequest": {"Item": dump(item)}} for item in items])
