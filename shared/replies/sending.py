@@ -148,6 +148,10 @@ class Sender:
         if stored is None:
             return Applied(None, changed=False)
         before = stored.contact
+        if report.provider_message_id and before.delivery and not before.delivery.provider_message_id:
+            # The send died before step 4, so this report is the first to name the provider's id: its key is
+            # written before the status, so a crash in between leaves the report to redo both.
+            self._store.record_provider_id(before, report.provider_message_id, _post_key(before, report))
         after = self._settle(stored, lambda c: reported(c, report))
         if report.opted_out and (phone := _phone(after)):
             self._store.set_consent(ConsentChange(phone=phone, opted_out=True, at=report.occurred_at, reason="report"))
@@ -178,7 +182,7 @@ def _phone(contact: Contact) -> str | None:
     return next((i.value for i in contact.recipient.identifiers if i.kind is IdentifierKind.PHONE), None)
 
 
-def _post_key(contact: Contact, outcome: Accepted | None = None) -> str | None:
+def _post_key(contact: Contact, outcome: Accepted | DeliveryReport | None = None) -> str | None:
     """A public X reply is a post: its id is the thread key the customer's answer to it quotes."""
     stored_id = contact.delivery.provider_message_id if contact.delivery else None
     provider_id = outcome.provider_message_id if outcome else stored_id

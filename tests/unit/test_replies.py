@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -21,9 +24,19 @@ from shared.model.contact import (
     Template,
     Thread,
 )
-from shared.model.delivery import OUTCOME_UNKNOWN, Accepted, DeliveryReport, Refused, RetryLater, SendReply, Unknown
+from shared.model.delivery import (
+    OUTCOME_UNKNOWN,
+    Accepted,
+    DeliveryReport,
+    Refused,
+    RetryLater,
+    SendOutcome,
+    SendReply,
+    Unknown,
+)
 from shared.model.records import CaseRecord, CaseStatus
 from shared.replies.commands import Replies, ReplyRequest
+from shared.replies.delivery import unknown_outcome
 from shared.replies.rules import ReplyRefused
 from shared.replies.sending import Sender, Sent, ThrottledRetry
 from tests.fakes_replies import InMemoryReplyStore, RecordingQueue, ScriptedCourier
@@ -467,3 +480,143 @@ def test_a_provider_without_a_courier_fails_before_the_reply_is_marked_sending()
         Sender(store, {}, clock=lambda: NOW).send(contact_id)
 
     assert status(store, contact_id) is DeliveryStatus.QUEUED  # the redelivery may still send it
+
+
+# --- a crash at every call of the reply's whole path ----------------------------------------------------
+
+
+class Crash(Exception):
+    """The function dies here (Lambda timeout, out of memory, a lost connection)."""
+
+
+@dataclass
+class CrashPlan:
+    """Crashes once, at call number `at`: before the call reaches its target, or after the target applied it."""
+
+    at: int | None = None
+    applied: bool = False
+    calls: list[str] = field(default_factory=list)
+
+    def run(self, name: str, call: Callable[[], Any]) -> Any:
+        index = len(self.calls)
+        self.calls.append(name)
+        if index == self.at and not self.applied:
+            raise Crash(name)
+        result = call()
+        if index == self.at:
+            raise Crash(name)
+        return result
+
+
+class Crashing:
+    """Routes every method call of `target` (the store, the queue, the courier) through the plan."""
+
+    def __init__(self, target: object, plan: CrashPlan, name: str) -> None:
+        self._target, self._plan, self._name = target, plan, name
+
+    def __getattr__(self, attribute: str) -> Any:
+        method = getattr(self._target, attribute)
+        return lambda *args, **kwargs: self._plan.run(f"{self._name}.{attribute}", lambda: method(*args, **kwargs))
+
+
+def until_done(step: Callable[[], Any]) -> Any:
+    """The retry that heals a crash: the API client's retry with its key, SQS's redelivery, the provider's."""
+    for _ in range(3):
+        try:
+            return step()
+        except Crash:
+            continue
+    raise AssertionError("a crash was not healed by one retry")
+
+
+@dataclass
+class ReplyPathResult:
+    reply_ids: set[str]
+    sends: int
+    stored: Contact
+    marker: str | None
+    calls: list[str]
+
+
+# Twilio takes the message and answers, or takes it and its answer is lost (then only its report names the id)
+ANSWERS: dict[str, SendOutcome] = {"answered": Accepted("SM9"), "answer_lost": Unknown("no answer in 10 s")}
+
+
+def run_reply_path(plan: CrashPlan, answer: str) -> ReplyPathResult:
+    """An agent's reply with an Idempotency-Key, the sender taking every queued message, Twilio's report."""
+    store, queue, _ = world(inbound(Channel.SMS, Provider.TWILIO))
+    courier = ScriptedCourier([ANSWERS[answer], Accepted("SM10")])
+    crashing_store: Any = Crashing(store, plan, "store")
+    replies = Replies(
+        crashing_store,
+        lambda: Crashing(queue, plan, "queue"),  # type: ignore[arg-type, return-value]
+        default_region="US",
+        email_from="support@example.com",
+        clock=lambda: NOW,
+    )
+    sender = Sender(crashing_store, {"twilio": Crashing(courier, plan, "courier")}, clock=lambda: NOW)  # type: ignore[dict-item]
+
+    reply_ids = {until_done(lambda: replies.reply(CASE, ReplyRequest(text="Refunded"), "key-1")).contact_id}
+    for message in list(queue.sent):
+        assert isinstance(message.work, SendReply)
+        until_done(lambda work=message.work: sender.send(work.contact_id))  # type: ignore[misc]
+        reply_ids.add(message.work.contact_id)
+    for sent in courier.sends:  # Twilio's StatusCallback names the reply (?reply=<contact id>)
+        report = DeliveryReport(
+            provider=Provider.TWILIO,
+            provider_message_id="SM9",
+            contact_id=sent.contact_id,
+            status=DeliveryStatus.DELIVERED,
+            occurred_at=NOW,
+        )
+        until_done(lambda report=report: sender.apply_report(report))  # type: ignore[misc]
+    (only,) = store.replies.values()
+    return ReplyPathResult(reply_ids, len(courier.sends), only.contact, store.find_reply("twilio", "SM9"), plan.calls)
+
+
+FAULT_FREE = {answer: run_reply_path(CrashPlan(), answer) for answer in ANSWERS}
+CRASH_POINTS = [
+    pytest.param(answer, at, applied, id=f"{answer}-{at}-{call}-{'applied' if applied else 'before'}")
+    for answer, result in FAULT_FREE.items()
+    for at, call in enumerate(result.calls)
+    for applied in (False, True)
+]
+
+
+@pytest.mark.parametrize(("answer", "at", "applied"), CRASH_POINTS)
+def test_a_crash_at_any_call_of_the_reply_path_never_sends_twice_and_ends_as_without_it_or_says_so(
+    answer: str, at: int, applied: bool
+) -> None:
+    fault_free = FAULT_FREE[answer]
+
+    result = run_reply_path(CrashPlan(at=at, applied=applied), answer)
+
+    # One reply, whichever retry answered; it never reached the customer twice
+    assert len(result.reply_ids) == 1
+    assert result.stored.contact_id in result.reply_ids
+    assert result.sends <= 1
+    assert result.stored.delivery is not None
+    if result.sends == 1:
+        # Sent once: the same end as without the crash, the provider's id finding the reply
+        assert result.stored == fault_free.stored
+        assert result.marker == result.stored.contact_id
+    else:
+        # Not sent: only when the crash left `sending` behind without the provider having taken it, and said so
+        assert fault_free.calls[at] in {"store.put_reply", "courier.send"}
+        assert (result.stored.delivery.status, result.stored.delivery.error) == (
+            DeliveryStatus.FAILED,
+            unknown_outcome("an earlier attempt stopped after it began"),
+        )
+
+
+@pytest.mark.parametrize("answer", ANSWERS)
+def test_the_fault_free_reply_path_sends_once_and_ends_delivered_found_by_its_id(answer: str) -> None:
+    fault_free = FAULT_FREE[answer]
+
+    assert fault_free.sends == 1
+    assert fault_free.stored.delivery is not None
+    assert (fault_free.stored.delivery.status, fault_free.stored.delivery.provider_message_id) == (
+        DeliveryStatus.DELIVERED,
+        "SM9",
+    )
+    assert fault_free.marker == fault_free.stored.contact_id
