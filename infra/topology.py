@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Literal
 
@@ -27,6 +27,7 @@ class Source(Enum):
     TABLE_STREAM = "table_stream"  # the table's DynamoDB stream (events for CRM sync)
     SES_RECEIPT_TOPIC = "ses_receipt_topic"  # SES receipt notifications, delivered by SNS over HTTPS to a route
     SCHEDULE = "schedule"  # a fixed rate: EventBridge Scheduler deployed, a timer thread locally
+    OUTBOUND_QUEUE = "outbound_queue"  # the FIFO outbound queue: replies to send, delivery reports, consent
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ SOURCE_KINDS: dict[Source, SourceKind] = {
     ),
     Source.SES_RECEIPT_TOPIC: SourceKind("infra.cdk.sources:attach_ses_receipt_topic", "http"),
     Source.SCHEDULE: SourceKind("infra.cdk.schedules:attach_schedule", "poll", "infra.local.timer:schedule"),
+    Source.OUTBOUND_QUEUE: SourceKind(
+        "infra.cdk.sources:attach_outbound_queue", "poll", "infra.local.pollers:outbound_queue"
+    ),
 }
 
 
@@ -103,6 +107,9 @@ class Access(Enum):
     MAIL_BUCKET_WRITE = "mail_bucket_write"  # attachment bytes, kept out of DynamoDB
     EVENT_BUS_PUT = "event_bus_put"  # publish CRM sync events
     X_POLLING_STATE = "x_polling_state"  # the X poller's own items (XPOLL# partitions) and nothing else of the table
+    OUTBOUND_QUEUE_SEND = "outbound_queue_send"  # queue a reply, a delivery report or a consent change
+    SES_SEND = "ses_send"  # ses:SendEmail (raw) from the configured identity only
+    EUM_SEND = "eum_send"  # End User Messaging SendTextMessage
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,17 @@ X_OAUTH2_TOKENS = Secret(
     "X OAuth 2.0 refresh token of the support account (xMode polling); the poller rotates it",
     writable=True,
 )
+TWILIO_ACCOUNT_SID = Secret(
+    "TWILIO_ACCOUNT_SID", "dev-twilio-account-sid", "Twilio account SID replies are sent with (with TWILIO_AUTH_TOKEN)"
+)
+META_PAGE_TOKENS = Secret(
+    "META_PAGE_TOKENS",
+    "dev-meta-page-token",
+    "page access tokens for Send API replies: page_id=token,... (one bare token serves every page)",
+)
+WHATSAPP_ACCESS_TOKEN = Secret(
+    "WHATSAPP_ACCESS_TOKEN", "dev-whatsapp-access-token", "WhatsApp Cloud API (system user) access token for replies"
+)
 MAILGUN_SIGNING_KEY = Secret("MAILGUN_SIGNING_KEY", "dev-mailgun-signing-key", "Mailgun HTTP webhook signing key")
 SENDGRID_INBOUND_TOKEN = Secret(
     "SENDGRID_INBOUND_TOKEN", "dev-sendgrid-inbound-token", "secret token guarding the SendGrid Inbound Parse route"
@@ -187,6 +205,7 @@ API_WRITES = (
     Route("POST", "/v1/cases/{case_id}/close"),
     Route("POST", "/v1/cases/{case_id}/reopen"),
     Route("DELETE", "/v1/customers/{customer_id}"),
+    Route("POST", "/v1/cases/{case_id}/replies"),
 )
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
@@ -204,7 +223,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         name="twilio_sms",
         description="Twilio Messaging webhook (SMS, MMS)",
         routes=(Route("POST", "/webhooks/twilio/sms"),),
-        access=WEBHOOK_ACCESS,
+        access=WEBHOOK_ACCESS | {Access.OUTBOUND_QUEUE_SEND},  # STOP/START: consent changes for the sender
         secrets=(TWILIO_AUTH_TOKEN,),
         channel="twilio_sms",
         provider=Provider.TWILIO,
@@ -214,7 +233,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         name="meta",
         description="Meta webhook (Messenger, Instagram, WhatsApp Cloud API)",
         routes=(Route("GET", "/webhooks/meta"), Route("POST", "/webhooks/meta")),
-        access=WEBHOOK_ACCESS,
+        access=WEBHOOK_ACCESS | {Access.OUTBOUND_QUEUE_SEND},  # statuses of our replies, for the sender
         secrets=(META_APP_SECRET, META_VERIFY_TOKEN),
         channel="meta",
         provider=Provider.META,
@@ -269,7 +288,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Amazon SES inbound mail via SNS (subscription confirmation, signature v1/v2)",
         routes=(Route("POST", "/webhooks/ses"),),
         source=Source.SES_RECEIPT_TOPIC,
-        access=WEBHOOK_ACCESS | {Access.MAIL_BUCKET_READ, Access.MAIL_BUCKET_WRITE},
+        # OUTBOUND_QUEUE_SEND: SES events of our email replies arrive on this route too.
+        access=WEBHOOK_ACCESS | {Access.MAIL_BUCKET_READ, Access.MAIL_BUCKET_WRITE, Access.OUTBOUND_QUEUE_SEND},
         channel="ses",
         provider=Provider.SES,
         samples=(Sample("ses-email", "infra.local.samples.ses:build"),),
@@ -313,7 +333,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         name="eum",
         description="AWS End User Messaging inbound SMS from the SNS topic",
         source=Source.EUM_SMS_TOPIC,
-        access=frozenset({Access.QUEUE_SEND}),
+        access=frozenset({Access.QUEUE_SEND, Access.OUTBOUND_QUEUE_SEND}),  # STOP/START: consent changes
         channel="eum",
         provider=Provider.EUM,
     ),
@@ -325,11 +345,40 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         memory_mb=512,
         timeout_s=30,
     ),
+    # Replies (docs/api.md, "Replies"): /v1 stores and queues them; the sender sends them and applies the
+    # providers' reports; the status webhooks queue those reports.
+    FunctionSpec(
+        name="twilio_status",
+        description="Twilio status callbacks of our replies (queued, sent, delivered, undelivered, failed, read)",
+        routes=(Route("POST", "/webhooks/twilio/status"),),
+        access=frozenset({Access.OUTBOUND_QUEUE_SEND}),
+        secrets=(TWILIO_AUTH_TOKEN,),
+        channel="twilio_sms",
+        provider=Provider.TWILIO,
+    ),
+    FunctionSpec(
+        name="sender",
+        description="Sends replies through their providers; applies delivery reports and SMS consent changes",
+        source=Source.OUTBOUND_QUEUE,
+        access=frozenset(
+            {Access.TABLE_READ, Access.TABLE_WRITE, Access.SES_SEND, Access.EUM_SEND, Access.X_POLLING_STATE}
+        ),
+        secrets=(
+            TWILIO_ACCOUNT_SID,
+            TWILIO_AUTH_TOKEN,
+            META_PAGE_TOKENS,
+            WHATSAPP_ACCESS_TOKEN,
+            X_OAUTH2_CLIENT_SECRET,
+            X_OAUTH2_TOKENS,
+        ),
+        # A provider call has 10 s to answer; a batch is small.
+        timeout_s=30,
+    ),
     FunctionSpec(
         name="api",
         description="Read/write API for CRMs and agent tools (/v1)",
         routes=API_READS + API_WRITES,
-        access=frozenset({Access.TABLE_READ, Access.TABLE_WRITE}),
+        access=frozenset({Access.TABLE_READ, Access.TABLE_WRITE, Access.OUTBOUND_QUEUE_SEND}),
         secrets=(API_KEY,),
         memory_mb=512,
         timeout_s=15,
@@ -360,7 +409,12 @@ def enabled_functions(
 ) -> tuple[FunctionSpec, ...]:
     """The functions to build: a disabled channel has no function and no route."""
     disabled = disabled_channels | (X_MODE_CHANNELS["both"] - X_MODE_CHANNELS[x_mode])
-    return tuple(spec for spec in FUNCTIONS if spec.channel is None or spec.channel not in disabled)
+    enabled = tuple(spec for spec in FUNCTIONS if spec.channel is None or spec.channel not in disabled)
+    if not X_MODE_CHANNELS["both"] - disabled:
+        # No X at all: no X secret either (the sender would only need them for X replies).
+        x_secrets = {X_OAUTH2_CLIENT_SECRET, X_OAUTH2_TOKENS}
+        enabled = tuple(replace(spec, secrets=tuple(s for s in spec.secrets if s not in x_secrets)) for spec in enabled)
+    return enabled
 
 
 def secrets(functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> dict[str, Secret]:

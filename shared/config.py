@@ -50,6 +50,13 @@ ENVIRONMENT_HELP: dict[str, str] = {
     "THREADLINE_X_MAX_PAGES": "most requests per stream and run (default 5): a backlog drains over several runs",
     "THREADLINE_X_MONTHLY_REQUEST_CAP": "most X requests the poller makes in a calendar month (default 100000)",
     "THREADLINE_X_MONTHLY_RESOURCE_CAP": "most posts, DM events, users and media it reads in a month (default 10000)",
+    "THREADLINE_REPLY_EMAIL_FROM": "support address email replies are sent from (an SES verified identity)",
+    "THREADLINE_SES_IDENTITY_ARN": "ARN of that SES identity (the stack sets it; sending is granted on it only)",
+    "THREADLINE_SES_CONFIGURATION_SET": "SES configuration set whose events (bounces, complaints) update delivery",
+    "THREADLINE_EUM_CONFIGURATION_SET": "End User Messaging configuration set for SMS replies (optional)",
+    "THREADLINE_TWILIO_API_URL": "Twilio REST base URL (default https://api.twilio.com; locally <url>/_sandbox/twilio)",
+    "THREADLINE_GRAPH_API_URL": "Meta Graph API base URL (default https://graph.facebook.com; locally the sandbox)",
+    "THREADLINE_GRAPH_API_VERSION": "Graph API version replies are sent with (default v21.0)",
     "THREADLINE_LOCAL_SCHEDULE_SECONDS": "how often scheduled functions (the X poller) run locally (default 5)",
 }
 
@@ -102,6 +109,15 @@ class Settings(BaseModel):
     x_max_pages: int = Field(default=5, ge=1, le=50)
     x_monthly_request_cap: int = Field(default=100_000, ge=0)
     x_monthly_resource_cap: int = Field(default=10_000, ge=0)
+    # Replies (docs/api.md, "Replies"); provider base URLs are configuration, the sandbox's locally.
+    outbound_queue_url: str = ""
+    reply_email_from: str = Field(default="support@example.com", pattern=r"^[^@\s]+@[^@\s]+$")
+    ses_identity_arn: str = ""
+    ses_configuration_set: str = ""
+    eum_configuration_set: str = ""
+    twilio_api_url: str = Field(default="https://api.twilio.com", pattern=r"^https?://\S+$")
+    graph_api_url: str = Field(default="https://graph.facebook.com", pattern=r"^https?://\S+$")
+    graph_api_version: str = Field(default="v21.0", pattern=r"^v\d+\.\d+$")
 
     @field_validator("public_url")
     @classmethod
@@ -144,6 +160,14 @@ class Settings(BaseModel):
             "x_max_pages": environ.get("THREADLINE_X_MAX_PAGES"),
             "x_monthly_request_cap": environ.get("THREADLINE_X_MONTHLY_REQUEST_CAP"),
             "x_monthly_resource_cap": environ.get("THREADLINE_X_MONTHLY_RESOURCE_CAP"),
+            "outbound_queue_url": environ.get("THREADLINE_OUTBOUND_QUEUE_URL"),
+            "reply_email_from": environ.get("THREADLINE_REPLY_EMAIL_FROM"),
+            "ses_identity_arn": environ.get("THREADLINE_SES_IDENTITY_ARN"),
+            "ses_configuration_set": environ.get("THREADLINE_SES_CONFIGURATION_SET"),
+            "eum_configuration_set": environ.get("THREADLINE_EUM_CONFIGURATION_SET"),
+            "twilio_api_url": environ.get("THREADLINE_TWILIO_API_URL"),
+            "graph_api_url": environ.get("THREADLINE_GRAPH_API_URL"),
+            "graph_api_version": environ.get("THREADLINE_GRAPH_API_VERSION"),
         }
         own = environ.get("THREADLINE_OWN_IDENTIFIERS", "")
         values["own_identifiers"] = frozenset(item.strip() for item in own.split(",") if item.strip())

@@ -54,17 +54,25 @@ class Account:
     table: str
     queue_url: str
     dlq_url: str
+    outbound_url: str = ""
 
     def queued_bodies(self) -> list[str]:
+        return self._drain(self.queue_url)
+
+    def outbound_bodies(self) -> list[str]:
+        """What waits on the outbound queue: replies to send, delivery reports, consent changes."""
+        return self._drain(self.outbound_url)
+
+    def _drain(self, queue_url: str) -> list[str]:
         bodies = []
         while True:
-            response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
+            response = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
             messages = response.get("Messages", [])
             if not messages:
                 return bodies
             for message in messages:
                 bodies.append(message["Body"])
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 @pytest.fixture
@@ -82,10 +90,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
                 "RedrivePolicy": f'{{"deadLetterTargetArn": "{dlq_arn}", "maxReceiveCount": "3"}}',
             },
         )["QueueUrl"]
+        outbound_url = sqs.create_queue(QueueName="outbound.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
         monkeypatch.setenv("THREADLINE_TABLE_NAME", TABLE)
         monkeypatch.setenv("THREADLINE_QUEUE_URL", queue_url)
+        monkeypatch.setenv("THREADLINE_OUTBOUND_QUEUE_URL", outbound_url)
         clear_factories()
-        yield Account(dynamodb, sqs, TABLE, queue_url, dlq_url)
+        yield Account(dynamodb, sqs, TABLE, queue_url, dlq_url, outbound_url)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from infra.local.gateway import HttpRequest
+from infra.local.sandbox import SandboxApp
 from infra.local.sandbox.x import XSandbox
 from infra.local.sandbox.x_state import XWorld
 from shared.adapters.token_vault import successor_version
@@ -44,10 +45,11 @@ def x_sandbox(clock: Clock) -> XSandbox:
 
 
 class SandboxTransport:
-    """`shared.adapters.x_api.Transport` answered by a sandbox in this process."""
+    """`shared.adapters.https.Transport` answered by a sandbox in this process (X's unless told otherwise)."""
 
-    def __init__(self, sandbox: XSandbox) -> None:
+    def __init__(self, sandbox: SandboxApp, mount: str = "/_sandbox/x") -> None:
         self.sandbox = sandbox
+        self.mount = mount
 
     def send(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
@@ -55,7 +57,7 @@ class SandboxTransport:
         parts = urlsplit(url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         request = HttpRequest(method=method, target=target, headers=list(headers.items()), body=body or b"")
-        response = self.sandbox.handle(request, parts.path.removeprefix("/_sandbox/x"))
+        response = self.sandbox.handle(request, parts.path.removeprefix(self.mount))
         return response.status, {name.lower(): value for name, value in response.headers}, response.body
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api.models import (
@@ -47,7 +47,15 @@ from shared.model.failures import InvalidCursor
 from shared.model.identifiers import InvalidIdentifier
 from shared.model.records import TimelineFilter
 from shared.observability import logger, metrics, tracer
-from shared.wiring import get_commands, get_queries
+from shared.replies.commands import (
+    CaseMerged,
+    CaseNotFound,
+    IdempotencyKeyReused,
+    ReplyRequest,
+    RequestInProgress,
+)
+from shared.replies.rules import ReplyRefused
+from shared.wiring import get_commands, get_queries, get_replies, get_reply_once, get_reply_store
 
 
 def error_response(status: int, code: str, message: str) -> Response[str]:
@@ -158,6 +166,41 @@ def erase_customer(customer_id: Id) -> ErasureView:
     return get_commands().erase_customer(customer_id)
 
 
+@app.post(
+    "/v1/cases/<case_id>/replies",
+    responses={
+        **ERROR_RESPONSES,
+        202: {
+            "description": "The reply, stored on the case and queued (`delivery.status: queued`)",
+            "content": {"application/json": {"model": Contact}},
+        },
+    },
+)
+def reply(
+    case_id: Id,
+    request: Annotated[ReplyRequest, Body()],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description="A retried request with the same key and body answers the same reply and never sends twice",
+        ),
+    ] = None,
+) -> Response[str]:
+    if idempotency_key is None:
+        contact = get_replies().reply(case_id, request, None)
+    else:
+        contact_id = get_reply_once()(case_id, request, idempotency_key, app.lambda_context)
+        stored = get_reply_store().get_reply(contact_id)
+        if stored is None:
+            raise CaseNotFound(case_id)  # the reply was erased with its customer
+        contact = stored.contact
+    body = contact.model_dump_json(exclude_none=True)
+    return Response(status_code=202, content_type="application/json", body=body)
+
+
 @app.get("/v1/openapi.json", include_in_schema=False)
 def openapi_document() -> Response[str]:
     return Response(status_code=200, content_type="application/json", body=openapi_json())
@@ -210,6 +253,32 @@ def _already_undone(error: MergeAlreadyUndone) -> Response[str]:
 @app.exception_handler(MergeInProgress)
 def _in_progress(error: MergeInProgress) -> Response[str]:
     return error_response(409, "merge_in_progress", "merge has not finished: repeat the merge request to finish it")
+
+
+@app.exception_handler(ReplyRefused)
+def _reply_refused(error: ReplyRefused) -> Response[str]:
+    logger.info("reply refused", extra={"code": error.code})
+    return error_response(422, error.code, error.message)
+
+
+@app.exception_handler(CaseNotFound)
+def _case_not_found(error: CaseNotFound) -> Response[str]:
+    return error_response(404, "not_found", "case not found")
+
+
+@app.exception_handler(CaseMerged)
+def _case_merged(error: CaseMerged) -> Response[str]:
+    return error_response(409, "case_merged", f"case was merged into {error.into}; reply there")
+
+
+@app.exception_handler(IdempotencyKeyReused)
+def _key_reused(error: IdempotencyKeyReused) -> Response[str]:
+    return error_response(422, "idempotency_key_reused", "this Idempotency-Key was used with another request body")
+
+
+@app.exception_handler(RequestInProgress)
+def _key_in_progress(error: RequestInProgress) -> Response[str]:
+    return error_response(409, "request_in_progress", "a request with this Idempotency-Key is still running")
 
 
 @app.exception_handler(InvalidCursor)

@@ -15,11 +15,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.channels import eum
 from shared.config import get_settings
-from shared.ingest.app import enqueue
+from shared.ingest.app import enqueue, queue_consent
 from shared.ingest.source_records import parse_or_skip
 from shared.model.contact import Contact
 from shared.observability import logger, metrics, tracer
-from shared.wiring import get_ingest_queue
+from shared.wiring import get_ingest_queue, get_outbound_queue
 
 
 @logger.inject_lambda_context
@@ -44,4 +44,5 @@ def lambda_handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
         )
     if contacts:
         enqueue(get_ingest_queue(), contacts, channel="eum")
+        queue_consent(get_outbound_queue, contacts)
     return {"queued": len(contacts)}

@@ -10,8 +10,9 @@ from shared.channels import meta
 from shared.config import get_secret
 from shared.http import Response
 from shared.ingest.app import current_request, verified_by, webhook_app
+from shared.model.delivery import OutboundMessage, ReportDelivery
 from shared.observability import logger, metrics, tracer
-from shared.wiring import get_ingest_queue
+from shared.wiring import get_ingest_queue, get_outbound_queue
 
 app = webhook_app(get_ingest_queue)
 
@@ -24,7 +25,11 @@ def confirm_subscription() -> Response:
 
 @app.post("/webhooks/meta", middlewares=[verified_by(meta.verify, secret="META_APP_SECRET")])
 def receive_events() -> Response:
-    app.enqueue_batch(meta.parse(current_request(app)), channel="meta")
+    batch = meta.parse(current_request(app))
+    app.enqueue_batch(batch, channel="meta")
+    if batch.reports:  # statuses of our replies: for the sender, which owns their delivery
+        get_outbound_queue().send([OutboundMessage(work=ReportDelivery(report=report)) for report in batch.reports])
+        metrics.add_metric(name="DeliveryReportsQueued", unit="Count", value=len(batch.reports))
     return Response(status_code=200, content_type="text/plain", body="EVENT_RECEIVED")
 
 

@@ -1,4 +1,5 @@
-"""POST /webhooks/ses: SNS notifications of SES inbound mail → the ingest queue.
+"""POST /webhooks/ses: SNS notifications of SES inbound mail → the ingest queue; SES events of our
+email replies (bounces, complaints, deliveries) → the outbound queue, for the sender.
 
 Every message is signature-checked first; a subscription to one of our topics is
 confirmed. Mail SES cannot hand us (over the size limit) is acknowledged, logged
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.channels import ses
+from shared.channels import ses, ses_events
 from shared.channels.email.limits import EmailTooLarge
 from shared.channels.email.mime import parse_message
 from shared.channels.sns import SnsEndpoint, SnsMessage
@@ -26,9 +27,10 @@ from shared.ingest.email import (
     queue_email,
 )
 from shared.ingest.routing import NextMiddleware, Router
+from shared.model.delivery import OutboundMessage, ReportDelivery
 from shared.model.failures import ObjectTooLarge
 from shared.observability import logger, metrics, tracer
-from shared.wiring import get_ingest_queue, get_mailbox, get_sns_endpoint
+from shared.wiring import get_ingest_queue, get_mailbox, get_outbound_queue, get_sns_endpoint
 
 if TYPE_CHECKING:
     from shared.adapters.s3 import Mailbox  # loads boto3; the first request's get_mailbox() does that
@@ -51,6 +53,8 @@ def receive_notification() -> Response:
         app.context["sns"].confirm_subscription(message.subscribe_url or "")
         logger.info("SNS subscription confirmed")
         return acknowledged("subscribed")
+    if message.type == "Notification" and ses_events.is_event(message.message):
+        return _report(message)
     notification = ses.read_notification(message) if message.type == "Notification" else None
     source = ses.raw_source(notification) if notification else None
     if notification is None or source is None:
@@ -73,6 +77,16 @@ def receive_notification() -> Response:
         keep_attachment_bytes=not notification.virus_found,
     )
     return queue_email(app, contact, parsed, channel="ses")
+
+
+def _report(message: SnsMessage) -> Response:
+    """An SES event of one of our email replies (bounce, complaint, delivery): for the sender, not a contact."""
+    report = ses_events.report(message.message)
+    if report is not None:
+        get_outbound_queue().send([OutboundMessage(work=ReportDelivery(report=report))])
+        metrics.add_metric(name="DeliveryReportsQueued", unit="Count", value=1)
+    logger.info("SES event", extra={"status": report.status.value if report else None})
+    return acknowledged("reported" if report else "ignored")
 
 
 @logger.inject_lambda_context

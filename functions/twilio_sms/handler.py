@@ -9,9 +9,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.channels import twilio, twilio_sms
 from shared.config import get_settings
 from shared.http import Response
-from shared.ingest.app import current_request, verified_by, webhook_app
+from shared.ingest.app import current_request, queue_consent, verified_by, webhook_app
 from shared.observability import logger, metrics, tracer
-from shared.wiring import get_ingest_queue
+from shared.wiring import get_ingest_queue, get_outbound_queue
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
@@ -22,6 +22,7 @@ app = webhook_app(get_ingest_queue)
 def receive_message() -> Response:
     contacts = twilio_sms.parse(current_request(app), default_region=get_settings().default_region)
     app.enqueue(contacts, channel="twilio_sms")
+    queue_consent(get_outbound_queue, contacts)
     return Response(status_code=200, content_type="text/xml", body=EMPTY_TWIML)
 
 

@@ -33,6 +33,8 @@ TABLE_WRITE_ACTIONS = (
 # The X poller reads and writes its own items only: every key it touches starts with XPOLL#.
 X_POLLING_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 MAIL_READ_ACTIONS = ("s3:GetObject",)
+SES_SEND_ACTIONS = ("ses:SendEmail",)  # SES v2 SendEmail, raw content included
+EUM_SEND_ACTIONS = ("sms-voice:SendTextMessage",)
 MAIL_WRITE_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")
 
 _Resource = TypeVar("_Resource")
@@ -42,8 +44,11 @@ _Resource = TypeVar("_Resource")
 class GrantableResources:
     table: dynamodb.Table
     ingest_queue: sqs.Queue
+    outbound_queue: sqs.Queue
     mail_bucket: s3.Bucket | None
     event_bus: events.EventBus | None
+    reply_email_from: str
+    ses_configuration_set: str | None
 
 
 def grant_access(target: ThreadlineFunction, resources: GrantableResources) -> None:
@@ -68,12 +73,59 @@ def grant_access(target: ThreadlineFunction, resources: GrantableResources) -> N
         )
     if Access.QUEUE_SEND in access:
         resources.ingest_queue.grant_send_messages(target.role)
+    if Access.OUTBOUND_QUEUE_SEND in access:
+        resources.outbound_queue.grant_send_messages(target.role)
+        target.add_environment("THREADLINE_OUTBOUND_QUEUE_URL", resources.outbound_queue.queue_url)
+    if Access.SES_SEND in access:
+        _grant_ses_send(target, resources)
+    if Access.EUM_SEND in access:
+        _grant_eum_send(target)
     if Access.MAIL_BUCKET_READ in access or Access.MAIL_BUCKET_WRITE in access:
         _grant_mail_bucket(target, _required(resources.mail_bucket, "mail bucket"))
     if Access.EVENT_BUS_PUT in access:
         bus = _required(resources.event_bus, "event bus")
         bus.grant_put_events_to(target.role)
         target.add_environment("THREADLINE_EVENT_BUS", bus.event_bus_name)
+
+
+def _grant_ses_send(target: ThreadlineFunction, resources: GrantableResources) -> None:
+    """ses:SendEmail on the one identity replies leave from (and its configuration set), nothing else."""
+    stack = Stack.of(target)
+    address = resources.reply_email_from
+    identity = stack.format_arn(service="ses", resource="identity", resource_name=address)
+    arns = [identity]
+    if resources.ses_configuration_set:
+        arns.append(
+            stack.format_arn(service="ses", resource="configuration-set", resource_name=resources.ses_configuration_set)
+        )
+        target.add_environment("THREADLINE_SES_CONFIGURATION_SET", resources.ses_configuration_set)
+    target.role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=list(SES_SEND_ACTIONS),
+            resources=arns,
+            conditions={"StringEquals": {"ses:FromAddress": address}},
+        )
+    )
+    target.add_environment("THREADLINE_REPLY_EMAIL_FROM", address)
+    target.add_environment("THREADLINE_SES_IDENTITY_ARN", identity)
+
+
+def _grant_eum_send(target: ThreadlineFunction) -> None:
+    stack = Stack.of(target)
+    numbers = stack.format_arn(service="sms-voice", resource="phone-number", resource_name="*")
+    target.role.add_to_principal_policy(iam.PolicyStatement(actions=list(EUM_SEND_ACTIONS), resources=[numbers]))
+    NagSuppressions.add_resource_suppressions(
+        target.role,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="an SMS reply leaves from the number the customer wrote to, one of the account's "
+                "End User Messaging phone numbers; the grant is SendTextMessage on phone numbers only",
+                applies_to=["Resource::arn:<AWS::Partition>:sms-voice:<AWS::Region>:<AWS::AccountId>:phone-number/*"],
+            )
+        ],
+        apply_to_children=True,
+    )
 
 
 def _grant_mail_bucket(target: ThreadlineFunction, bucket: s3.Bucket) -> None:

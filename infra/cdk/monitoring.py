@@ -46,8 +46,12 @@ class Monitoring(Construct):
         self.alarms: list[cloudwatch.Alarm] = []
 
         for queue in dead_letter_queues:
+            owner = queue.node.scope
+            # Two FIFO queues (ingest, outbound) each own a `DeadLetters`: the owner's id tells them apart.
+            outbound = owner is not None and owner.node.id == "Outbound"
+            name = f"Outbound{queue.node.id}" if outbound else queue.node.id
             self.alarm(
-                f"{queue.node.id}Waiting",
+                f"{name}Waiting",
                 queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
                 threshold=1,
                 description="messages wait in a dead-letter queue: inspect, fix, redrive (docs/deploy.md)",

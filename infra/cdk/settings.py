@@ -137,6 +137,12 @@ class DeploySettings(BaseModel):
     sdk_tracing: bool = Field(default=True, alias="sdkTracing")
     x_mode: XMode = Field(default="webhook", alias="xMode")
     x_polling: XPolling = Field(default_factory=XPolling, alias="xPolling")
+    # Replies: the support address email replies leave from (an SES identity you verified), and
+    # optionally its SES configuration set (bounce and complaint events).
+    reply_email_from: str = Field(default="support@example.com", alias="replyEmailFrom", pattern=r"^[^@\s]+@[^@\s]+$")
+    ses_configuration_set: str | None = Field(
+        default=None, alias="sesConfigurationSet", pattern=r"^[A-Za-z0-9_-]{1,64}$"
+    )
     # false: an empty placeholder layer instead of pip, so synth is hermetic (the infra tests).
     bundle: bool = True
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypedDict
 
-from aws_cdk import CfnOutput, Duration
+from aws_cdk import CfnOutput, Duration, Fn
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
@@ -29,6 +29,10 @@ from infra.cdk.settings import DeploySettings
 from infra.topology import SOURCE_KINDS, resolve
 
 INGEST_BATCH_SIZE = 10  # the FIFO maximum
+# Few per batch: a throttled send delays only its own case's later replies, and a batch stays short.
+OUTBOUND_BATCH_SIZE = 5
+# Providers throttle per account (Twilio's queue, Meta's and X's rate limits): a few senders suffice.
+OUTBOUND_MAX_CONCURRENCY = 5
 STREAM_BATCH_SIZE = 100
 STREAM_RETRY_ATTEMPTS = 3
 
@@ -51,18 +55,22 @@ class EventSources(Construct):
         settings: DeploySettings,
         table: dynamodb.Table,
         ingest_queue: sqs.Queue,
+        outbound_queue: sqs.Queue,
         topics: NotificationTopics,
         http: ThreadlineHttpApi,
+        ses_event_topic: sns.Topic | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.settings = settings
         self.table = table
         self.ingest_queue = ingest_queue
+        self.outbound_queue = outbound_queue
         self.http = http
         self._topics = topics
         self._connect_stream: kinesis.Stream | None = None
         self._eum_sms_topic: sns.Topic | None = None
         self._ses_topic: sns.Topic | None = None
+        self.ses_event_topic = ses_event_topic  # SES events of our email replies, to the same route
         self.failure_queues: list[sqs.Queue] = []
 
     def attach(self, target: ThreadlineFunction) -> None:
@@ -159,6 +167,17 @@ def attach_ingest_queue(sources: EventSources, target: ThreadlineFunction) -> No
     )
 
 
+def attach_outbound_queue(sources: EventSources, target: ThreadlineFunction) -> None:
+    target.function.add_event_source(
+        event_sources.SqsEventSource(
+            sources.outbound_queue,
+            batch_size=OUTBOUND_BATCH_SIZE,
+            report_batch_item_failures=True,
+            max_concurrency=OUTBOUND_MAX_CONCURRENCY,
+        )
+    )
+
+
 def attach_connect_stream(sources: EventSources, target: ThreadlineFunction) -> None:
     target.function.add_event_source(
         event_sources.KinesisEventSource(sources.connect_stream(), **sources.stream_options(target, "ConnectStream"))
@@ -188,11 +207,12 @@ def attach_eum_sms_topic(sources: EventSources, target: ThreadlineFunction) -> N
 
 def attach_ses_receipt_topic(sources: EventSources, target: ThreadlineFunction) -> None:
     """SES receipt rules notify a topic of ours; SNS delivers over HTTPS to the function's route."""
-    topic = sources.ses_receipt_topic()
-    target.add_environment("THREADLINE_SES_TOPIC_ARNS", topic.topic_arn)
-    for route in target.spec.routes:
-        subscription = topic.add_subscription(
-            subscriptions.UrlSubscription(sources.http.url_of(route.path), protocol=sns.SubscriptionProtocol.HTTPS)
-        )
-        # SNS sends its confirmation at once: the route must be live by then.
-        subscription.node.add_dependency(sources.http.stage, *sources.http.routes.values())
+    topics = [sources.ses_receipt_topic(), *([sources.ses_event_topic] if sources.ses_event_topic else [])]
+    target.add_environment("THREADLINE_SES_TOPIC_ARNS", Fn.join(",", [topic.topic_arn for topic in topics]))
+    for topic in topics:
+        for route in target.spec.routes:
+            subscription = topic.add_subscription(
+                subscriptions.UrlSubscription(sources.http.url_of(route.path), protocol=sns.SubscriptionProtocol.HTTPS)
+            )
+            # SNS sends its confirmation at once: the route must be live by then.
+            subscription.node.add_dependency(sources.http.stage, *sources.http.routes.values())

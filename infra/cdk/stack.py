@@ -18,6 +18,7 @@ from infra.cdk.http_api import ThreadlineHttpApi
 from infra.cdk.ingest import IngestQueue
 from infra.cdk.monitoring import Monitoring
 from infra.cdk.notifications import NotificationTopics
+from infra.cdk.reply_email import ReplyEmailEvents
 from infra.cdk.secrets import ChannelSecrets
 from infra.cdk.settings import LOG_RETENTION_DAYS, DeploySettings
 from infra.cdk.sources import EventSources
@@ -52,6 +53,10 @@ class ThreadlineStack(Stack):
 
         self.table = ContactTable(self, "Contacts").table
         self.ingest = IngestQueue(self, "Ingest", processor_timeout=Duration.seconds(_processor_timeout(specs)))
+        # Replies to send, the providers' delivery reports and SMS consent changes (docs/api.md, "Replies").
+        self.outbound = IngestQueue(
+            self, "Outbound", processor_timeout=Duration.seconds(_processor_timeout(specs, Source.OUTBOUND_QUEUE))
+        )
         self.mail = (
             MailBucket(self, "Mail", retention_days=settings.mail_retention_days, ses_writes=ses_enabled)
             if needed & MAIL_ACCESS or ses_enabled
@@ -65,14 +70,22 @@ class ThreadlineStack(Stack):
         self.event_destination = self._event_destination(settings)
         self.http = ThreadlineHttpApi(self, "Http", settings=settings, log_retention=retention)
         topics = NotificationTopics(self, "Notifications")
+        # Email replies report bounces and complaints through the SES webhook, when it is deployed.
+        self.reply_email = (
+            ReplyEmailEvents(self, "ReplyEmail", stage=settings.stage, topics=topics)
+            if Access.SES_SEND in needed and ses_enabled and settings.ses_configuration_set is None
+            else None
+        )
         self.sources = EventSources(
             self,
             "Sources",
             settings=settings,
             table=self.table,
             ingest_queue=self.ingest.queue,
+            outbound_queue=self.outbound.queue,
             topics=topics,
             http=self.http,
+            ses_event_topic=self.reply_email.topic if self.reply_email else None,
         )
         secrets = ChannelSecrets(self, "Secrets", stage=settings.stage)
         layer = lambda_.LayerVersion(
@@ -100,8 +113,11 @@ class ThreadlineStack(Stack):
         resources = GrantableResources(
             table=self.table,
             ingest_queue=self.ingest.queue,
+            outbound_queue=self.outbound.queue,
             mail_bucket=self.mail.bucket if self.mail else None,
             event_bus=self.events.bus if self.events else None,
+            reply_email_from=settings.reply_email_from,
+            ses_configuration_set=self.reply_email.name if self.reply_email else settings.ses_configuration_set,
         )
 
         self.functions: dict[str, ThreadlineFunction] = {}
@@ -134,6 +150,7 @@ class ThreadlineStack(Stack):
             ingest_queue=self.ingest.queue,
             dead_letter_queues=[
                 self.ingest.dead_letters,
+                self.outbound.dead_letters,
                 *self.sources.failure_queues,
                 *([self.event_destination.dead_letters] if self.event_destination else []),
             ],
@@ -158,6 +175,7 @@ class ThreadlineStack(Stack):
         CfnOutput(self, "TableName", value=self.table.table_name)
         CfnOutput(self, "IngestDeadLetterQueueUrl", value=self.ingest.dead_letters.queue_url)
         CfnOutput(self, "IngestDeadLetterQueueArn", value=self.ingest.dead_letters.queue_arn)
+        CfnOutput(self, "OutboundDeadLetterQueueUrl", value=self.outbound.dead_letters.queue_url)
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.alarm_topic.topic_arn)
         if self.mail:
             CfnOutput(self, "MailBucketName", value=self.mail.bucket.bucket_name)
@@ -182,8 +200,8 @@ class ThreadlineStack(Stack):
             )
 
 
-def _processor_timeout(specs: tuple[FunctionSpec, ...]) -> int:
-    timeouts = [spec.timeout_s for spec in specs if spec.source is Source.INGEST_QUEUE]
+def _processor_timeout(specs: tuple[FunctionSpec, ...], source: Source = Source.INGEST_QUEUE) -> int:
+    timeouts = [spec.timeout_s for spec in specs if spec.source is source]
     return max(timeouts, default=DEFAULT_PROCESSOR_TIMEOUT_S)
 
 

@@ -111,7 +111,7 @@ def send(args: argparse.Namespace) -> int:
         public_url=args.public_url or args.url,
         **{
             name: value
-            for name in ("text", "sender", "recipient", "message_id", "kind")
+            for name in ("text", "sender", "recipient", "message_id", "kind", "in_reply_to")
             if (value := getattr(args, name))
         },
     )
@@ -141,6 +141,30 @@ def inject(args: argparse.Namespace) -> int:
     print(f"HTTP {result.status}")
     print(result.text)
     return 0 if result.status < 400 else 1
+
+
+def outbox(args: argparse.Namespace) -> int:
+    """What the local providers were asked to send, oldest first: one line each."""
+    from infra.local.client import StackClient
+
+    try:
+        result = StackClient(args.url).request("GET", "/_local/outbox")
+    except OSError as error:
+        print(f"threadline outbox: {args.url} does not answer ({error})", file=sys.stderr)
+        return 1
+    items = result.json()["items"] if result.status == 200 else []
+    if args.json:
+        print(json.dumps(items, indent=2))
+        return 0
+    if not items:
+        print("Nothing sent yet. Reply with POST /v1/cases/{case_id}/replies (README, Reply).")
+    for item in items:
+        text = " ".join(str(item.get("text") or "").split())
+        text = text if len(text) <= 60 else text[:59] + "…"
+        when = str(item.get("at", ""))[:19].replace("T", " ")
+        where = f"{item['provider']:<7} {item.get('kind', ''):<9} → {item.get('to', '')}"
+        print(f"{when}  {where}  [{item.get('status', '')}]  {text}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     send_parser.add_argument("--kind", help="provider-specific variant, e.g. instagram, whatsapp, echo")
     send_parser.add_argument(
+        "--in-reply-to", help="email samples: the Message-ID the message answers (a reply's thread.message_id)"
+    )
+    send_parser.add_argument(
         "--mode",
         choices=("webhook", "polling"),
         default="webhook",
@@ -196,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     inject_parser.add_argument("file", help="JSON file: one record, or a list of records")
     inject_parser.add_argument("--url", default=DEFAULT_URL, help=f"the local stack (default {DEFAULT_URL})")
     inject_parser.set_defaults(run=inject)
+
+    outbox_parser = commands.add_parser("outbox", help="show what replies sent through the local provider sandboxes")
+    outbox_parser.add_argument("--url", default=DEFAULT_URL, help=f"the local stack (default {DEFAULT_URL})")
+    outbox_parser.add_argument("--json", action="store_true", help="print the items as JSON")
+    outbox_parser.set_defaults(run=outbox)
 
     # Listed for --help; main() hands their arguments to the modules that parse their own.
     commands.add_parser("events", help="print the local CRM sync events (--follow keeps printing)", add_help=False)

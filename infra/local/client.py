@@ -61,8 +61,11 @@ class StackClient:
         body = json.dumps(payload).encode()
         return self.request("POST", path, body=body, headers={"Content-Type": "application/json"})
 
+    def api_headers(self) -> dict[str, str]:
+        return {"x-api-key": self._api_key} if self._api_key is not None else {}
+
     def api_get(self, path: str, **query: Any) -> HttpResult:
-        headers = {"x-api-key": self._api_key} if self._api_key is not None else {}
+        headers = self.api_headers()
         pairs = {name: value for name, value in query.items() if value is not None}
         return self.request("GET", path, headers=headers, query=urlencode(pairs))
 

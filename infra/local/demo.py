@@ -7,6 +7,7 @@ step whose sample is not registered yet is skipped).
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -124,4 +125,37 @@ def run(base_url: str, out: TextIO = sys.stdout, timeout_s: float = 30) -> int:
             print(f"demo: the webhook refused the sample: {result.text}", file=out)
             return 1
     client.wait_idle(timeout_s)
-    return 0 if print_timeline(client, CUSTOMER_IDENTIFIER, out) else 1
+    if not print_timeline(client, CUSTOMER_IDENTIFIER, out):
+        return 1
+    return reply_and_track(client, out, timeout_s)
+
+
+AGENT_REPLY = "Hi, this is Sam from support: #4417 left our warehouse today and arrives Friday. Sorry for the wait!"
+
+
+def reply_and_track(client: StackClient, out: TextIO, timeout_s: float) -> int:
+    """The agent answers on the channel the customer first wrote on (a call has no text reply), then
+    the provider sandbox reports delivery back through the signed status webhook."""
+    customer = client.api_get("/v1/customers", identifier=CUSTOMER_IDENTIFIER).json()["items"][0]
+    case_id = customer["active_case_id"]
+    answer = client.request(
+        "POST",
+        f"/v1/cases/{case_id}/replies",
+        body=json.dumps({"text": AGENT_REPLY, "channel": "sms"}).encode(),
+        headers={"Content-Type": "application/json", "Idempotency-Key": f"demo-{case_id}", **client.api_headers()},
+    )
+    if answer.status != 202:
+        print(f"demo: the reply was refused: HTTP {answer.status} {answer.text}", file=out)
+        return 1
+    reply = answer.json()
+    print(f"  agent replies by {reply['channel']}: HTTP 202, delivery {reply['delivery']['status']}", file=out)
+    client.wait_idle(timeout_s)
+    stored = client.api_get(f"/v1/contacts/{reply['contact_id']}").json()
+    delivery = stored["delivery"]
+    print(_contact_line(stored), file=out)
+    print(
+        f"  Twilio (sandbox) reports it {delivery['status']} ({delivery.get('provider_message_id')}); "
+        "`threadline outbox` lists what was sent\n",
+        file=out,
+    )
+    return 0 if delivery["status"] in ("delivered", "read") else 1

@@ -125,6 +125,12 @@ def ingest_queue(spec: FunctionSpec, invoker: FunctionInvoker, resources: LocalR
     return QueuePoller(spec, invoker, resources.endpoint_url, resources.queue_url, resources.queue_arn)
 
 
+def outbound_queue(spec: FunctionSpec, invoker: FunctionInvoker, resources: LocalResources) -> Poller:
+    return QueuePoller(
+        spec, invoker, resources.endpoint_url, resources.outbound_queue_url, resources.outbound_queue_arn
+    )
+
+
 def table_stream(spec: FunctionSpec, invoker: FunctionInvoker, resources: LocalResources) -> Poller:
     from infra.local.stream_poller import TableStreamPoller
 

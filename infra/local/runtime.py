@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from infra import topology
+from infra.local.callbacks import ThreadedWebhooks
 from infra.local.gateway import REGION, RouteTable
 from infra.local.invoker import FunctionInvoker
-from infra.local.moto_backend import FAKE_CREDENTIALS, LocalResources, MotoBackend, client, provision
+from infra.local.moto_backend import FAKE_CREDENTIALS, LocalResources, MotoBackend, client, provision, sent_emails
 from infra.local.pollers import Poller, SourceInjector, local_kind, start_pollers
 from infra.local.samples.ses import LOCAL_TEST_PEM, write_test_certificate
-from infra.local.sandbox import Sandboxes
+from infra.local.sandbox import SandboxContext, Sandboxes
 from infra.local.server import LocalGateway, bind_server
 from infra.local.timer import interval_s
 from infra.topology import FunctionSpec, Source, enabled_functions
@@ -46,6 +47,7 @@ def local_environment(
         "AWS_ENDPOINT_URL": resources.endpoint_url,
         "THREADLINE_TABLE_NAME": resources.table_name,
         "THREADLINE_QUEUE_URL": resources.queue_url,
+        "THREADLINE_OUTBOUND_QUEUE_URL": resources.outbound_queue_url,
         "THREADLINE_MAIL_BUCKET": resources.mail_bucket,
         "THREADLINE_PUBLIC_URL": environ.get("THREADLINE_PUBLIC_URL") or public_url,
         "THREADLINE_API_AUTH": "api_key",  # no API Gateway IAM authorizer in front of /v1 here
@@ -65,6 +67,9 @@ def local_environment(
     changes.update({f"{name}_SECRET_ARN": resources.secret_arns.get(name) for name in secrets})
     # The X poller reads the local X sandbox unless told otherwise: the same client, another base URL.
     changes["THREADLINE_X_API_URL"] = environ.get("THREADLINE_X_API_URL") or f"{public_url}/_sandbox/x"
+    # Replies go to the providers' sandboxes, which call our status webhooks back, signed.
+    changes["THREADLINE_TWILIO_API_URL"] = environ.get("THREADLINE_TWILIO_API_URL") or f"{public_url}/_sandbox/twilio"
+    changes["THREADLINE_GRAPH_API_URL"] = environ.get("THREADLINE_GRAPH_API_URL") or f"{public_url}/_sandbox/meta"
     no_proxy = [host for host in environ.get("NO_PROXY", environ.get("no_proxy", "")).split(",") if host]
     changes["NO_PROXY"] = changes["no_proxy"] = ",".join(dict.fromkeys([*no_proxy, "127.0.0.1", "localhost"]))
     return changes
@@ -98,13 +103,15 @@ class LocalRuntime:
         self.functions: tuple[FunctionSpec, ...] = enabled_functions(x_mode=self.x_mode)
         self.routes = RouteTable(self.functions)
         self._invoker = FunctionInvoker()
-        self.sandboxes = Sandboxes.discover()
         injector = SourceInjector(self.functions, self._invoker)
-        self._http = bind_server(
-            host, port, LocalGateway(self.routes, self._invoker, injector, self.status, sandboxes=self.sandboxes)
-        )
+        gateway = LocalGateway(self.routes, self._invoker, injector, self.status, outbox=self.outbox)
+        self._http = bind_server(host, port, gateway)
         bound_port = self._http.server_address[1]
         self.url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{bound_port}"  # noqa: S104
+        # The sandboxes call the stack back (status callbacks) once it serves, as the providers would.
+        self._callbacks = ThreadedWebhooks(self.url)
+        self.sandboxes = Sandboxes.discover(SandboxContext(webhooks=self._callbacks))
+        gateway.mount(self.sandboxes)
         self._log_level = log_level
         self._moto = MotoBackend()
         self._moto_running = False
@@ -132,6 +139,7 @@ class LocalRuntime:
         self._http.server_close()
         for poller in self._pollers:
             poller.stop()
+        self._callbacks.stop()
         if self._moto_running:
             self._moto.stop()
 
@@ -147,18 +155,27 @@ class LocalRuntime:
         assert self.resources is not None, "start() first"
         visible, in_flight = self._queue_counts(self.resources.queue_url)
         dead, _ = self._queue_counts(self.resources.dead_letter_queue_url)
+        outbound, outbound_in_flight = self._queue_counts(self.resources.outbound_queue_url)
+        outbound_dead, _ = self._queue_counts(self.resources.outbound_dead_letter_queue_url)
         pollers = [poller.status() for poller in self._pollers]
         return {
-            "idle": visible == 0 and in_flight == 0 and not any(poller.get("busy") for poller in pollers),
+            "idle": visible + in_flight + outbound + outbound_in_flight + self._callbacks.pending == 0
+            and not any(poller.get("busy") for poller in pollers),
             "public_url": os.environ["THREADLINE_PUBLIC_URL"],
             "queue": {"url": self.resources.queue_url, "visible": visible, "in_flight": in_flight},
             "dead_letter_queue": {"url": self.resources.dead_letter_queue_url, "visible": dead},
+            "outbound_queue": {"visible": outbound, "in_flight": outbound_in_flight, "dead_letters": outbound_dead},
             "contacts_processed": sum(poller.get("processed", 0) for poller in pollers),
             "pollers": pollers,
             "moto_endpoint": self.resources.endpoint_url,
             "table_name": self.resources.table_name,
             "mail_bucket": self.resources.mail_bucket,
         }
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """What replies sent: each sandbox's messages, and the email SES (moto) took, oldest first."""
+        sent = self.sandboxes.outbox() + [{"provider": "ses", **message} for message in sent_emails()]
+        return sorted(sent, key=lambda message: str(message.get("at", "")))
 
     def banner(self) -> list[str]:
         assert self.resources is not None, "start() first"

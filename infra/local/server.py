@@ -30,6 +30,7 @@ from infra.topology import Source
 log = logging.getLogger("threadline.local")
 
 STATUS_PATH = "/_local/status"
+OUTBOX_PATH = "/_local/outbox"
 INJECT_PREFIX = "/_local/inject/"
 
 
@@ -47,16 +48,24 @@ class LocalGateway:
         status: Callable[[], dict[str, Any]],
         *,
         sandboxes: Sandboxes | None = None,
+        outbox: Callable[[], list[dict[str, Any]]] | None = None,
     ) -> None:
         self._routes = routes
         self._invoker = invoker
         self._injector = injector
         self._status = status
         self._sandboxes = sandboxes or Sandboxes({})
+        self._outbox = outbox or self._sandboxes.outbox
+
+    def mount(self, sandboxes: Sandboxes) -> None:
+        """The provider sandboxes, made once the server's own URL is known (they call it back)."""
+        self._sandboxes = sandboxes
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         if request.path == STATUS_PATH and request.method == "GET":
             return json_response(200, self._status())
+        if request.path == OUTBOX_PATH and request.method == "GET":
+            return json_response(200, {"items": self._outbox()})
         if request.path.startswith(INJECT_PREFIX) and request.method == "POST":
             return self._inject(request.path.removeprefix(INJECT_PREFIX), request.body)
         if Sandboxes.mounts(request.path):

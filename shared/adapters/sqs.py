@@ -1,4 +1,4 @@
-"""The ingest queue adapter: webhooks answer only after their contacts are durably queued."""
+"""The FIFO queues (ingest, outbound): webhooks and /v1 answer only after their messages are durably queued."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class QueueUnavailable(DependencyUnavailable):
     """The queue did not take every message; the webhook answers 503 so the provider retries."""
 
 
-class IngestQueue:
+class FifoQueue:
     def __init__(self, client: SQSClient, queue_url: str) -> None:
         self._client = client
         self._url = queue_url
@@ -59,11 +59,21 @@ class IngestQueue:
                 )
             except (BotoCoreError, ClientError) as error:
                 if attempt == MAX_SEND_ATTEMPTS - 1:
-                    raise QueueUnavailable("ingest queue refused the batch") from error
+                    raise QueueUnavailable("the queue refused the batch") from error
             else:
                 failed = {entry["Id"] for entry in response.get("Failed", [])}
                 pending = {entry_id: pending[entry_id] for entry_id in failed}
                 if not pending:
                     return
             time.sleep(0.05 * 2**attempt)
-        raise QueueUnavailable(f"ingest queue refused {len(pending)} messages")
+        raise QueueUnavailable(f"the queue refused {len(pending)} messages")
+
+    def delay(self, receipt_handle: str, seconds: int) -> None:
+        """Keep a received message invisible for `seconds` (a provider's Retry-After) before it is tried again."""
+        try:
+            self._client.change_message_visibility(
+                QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+            )
+        except (BotoCoreError, ClientError) as error:
+            # The message then comes back after the queue's own visibility timeout: sooner, not lost.
+            raise QueueUnavailable("the queue did not take the delay") from error

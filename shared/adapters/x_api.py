@@ -12,59 +12,25 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.error
-import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Protocol
 from urllib.parse import quote, urlencode
 
+from shared.adapters.https import Transport, UrllibTransport, require_https
 from shared.model.failures import DependencyUnavailable, TokenRejected
 from shared.model.x_polling import ApiAnswer, RateWindow, TokenGrant
 
-TIMEOUT_S = 10
-MAX_ANSWER_BYTES = 4 * 1024 * 1024  # a page of 100 posts with every expansion is well under 1 MB
 TOKEN_PATH = "/2/oauth2/token"  # noqa: S105 - a path, not a secret
-USER_AGENT = "Threadline-XPoller/1"
-
-
-class Transport(Protocol):
-    """One HTTP exchange: (status, lower-cased headers, body). The tests plug the sandbox in here."""
-
-    def send(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
-    ) -> tuple[int, dict[str, str], bytes]: ...
+USER_AGENT = "Threadline/1"
 
 
 class XUnavailable(DependencyUnavailable):
-    """X could not be reached, or answered with a server error: back off and try on a later run."""
-
-
-class UrllibTransport:
-    def __init__(self, timeout_s: float = TIMEOUT_S) -> None:
-        self._timeout_s = timeout_s
-        # The configured base URL is the only destination; an environment proxy is still honoured.
-        self._opener = urllib.request.build_opener()
-
-    def send(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
-    ) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(url, data=body, method=method, headers=dict(headers))  # noqa: S310
-        try:
-            with self._opener.open(request, timeout=self._timeout_s) as response:
-                return response.status, _lower(response.headers.items()), response.read(MAX_ANSWER_BYTES)
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, _lower(error.headers.items()), error.read(MAX_ANSWER_BYTES)
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
-            raise XUnavailable("X cannot be reached") from error
+    """X answered with something other than a grant: back off and try on a later run."""
 
 
 class XApiClient:
     def __init__(self, base_url: str, transport: Transport | None = None) -> None:
-        if not base_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            raise ValueError("the X API base URL must be https (plain http only for the local sandbox)")
-        self._base_url = base_url.rstrip("/")
+        self._base_url = require_https(base_url, "X")
         self._transport = transport or UrllibTransport()
 
     def get(self, path: str, query: Mapping[str, str], access_token: str) -> ApiAnswer:
@@ -121,7 +87,3 @@ def _oauth_error(body: bytes) -> str:
     except (ValueError, AttributeError):
         return "unreadable answer"
     return str(error)[:64] if isinstance(error, str) else "unknown error"
-
-
-def _lower(items: Iterable[tuple[str, str]]) -> dict[str, str]:
-    return {name.lower(): value for name, value in items}

@@ -20,11 +20,13 @@ from shared.model.contact import (
     Channel,
     Contact,
     Content,
+    DeliveryStatus,
     Direction,
     IdentifierKind,
     Party,
     Provider,
 )
+from shared.model.delivery import CONTACT_ID, DeliveryReport
 
 STORED_EVENTS = ("message", "postback", "referral")
 # Everything else Meta may put in a messaging item: receipts, reactions, handover, and more later.
@@ -77,6 +79,7 @@ class _Message(ProviderPayload):
     mid: str = Field(min_length=1)
     text: str | None = None
     is_echo: bool = False
+    metadata: str | None = None  # what the Send API call put in message.metadata (ours: a contact id)
     is_deleted: bool = False
     attachments: list[_Attachment] = []
 
@@ -92,6 +95,15 @@ class _Event(ProviderPayload):
     timestamp: int
     message: _Message | None = None
     postback: _Postback | None = None
+
+
+class _Delivery(ProviderPayload):
+    mids: list[str] = []
+
+
+class _DeliveryEvent(ProviderPayload):
+    timestamp: int
+    delivery: _Delivery
 
 
 class _Entry(ProviderPayload):
@@ -130,6 +142,19 @@ def _event_type(raw_event: object) -> str:
 
 def _parse_event(raw_event: object, page: _Page, request: WebhookRequest, batch: ParsedBatch) -> None:
     event_type = _event_type(raw_event)
+    if event_type == "delivery":
+        # Our messages reached the person: a report per message id. (`read` carries only a watermark,
+        # no ids, so it is counted, not reported.)
+        with batch.isolated(page.label(event_type)):
+            delivered = _DeliveryEvent.model_validate(raw_event)
+            at = epoch_time(delivered.timestamp, "ms", received_at=request.received_at)
+            batch.reports += [
+                DeliveryReport(
+                    provider=Provider.META, provider_message_id=mid, status=DeliveryStatus.DELIVERED, occurred_at=at
+                )
+                for mid in delivered.delivery.mids
+            ]
+        return
     if event_type not in STORED_EVENTS:
         batch.ignore(page.label(event_type))
         return
@@ -137,6 +162,20 @@ def _parse_event(raw_event: object, page: _Page, request: WebhookRequest, batch:
         event = _Event.model_validate(raw_event)
         if event.message and event.message.is_deleted:
             batch.ignore(page.label("message_deleted"))
+            return
+        if event.message and event.message.is_echo and CONTACT_ID.match(event.message.metadata or ""):
+            # The echo of a reply we sent (its metadata is the reply's contact id): the reply is the contact;
+            # the echo says Meta took it, which settles a send whose answer we lost.
+            at = epoch_time(event.timestamp, "ms", received_at=request.received_at)
+            batch.reports.append(
+                DeliveryReport(
+                    provider=Provider.META,
+                    provider_message_id=event.message.mid,
+                    contact_id=event.message.metadata,
+                    status=DeliveryStatus.SENT,
+                    occurred_at=at,
+                )
+            )
             return
         batch.contacts.append(_contact(event, event_type, page, request))
 

@@ -29,11 +29,14 @@ from shared.model.contact import (
     Channel,
     Contact,
     Content,
+    DeliveryError,
+    DeliveryStatus,
     Direction,
     Identifier,
     Party,
     Provider,
 )
+from shared.model.delivery import CONTACT_ID, DeliveryReport
 from shared.model.identifiers import InvalidIdentifier
 
 MEDIA_TYPES = {
@@ -44,6 +47,12 @@ MEDIA_TYPES = {
     "document": AttachmentType.FILE,
 }
 STORED_TYPES = frozenset({"text", "location", "interactive", "button", *MEDIA_TYPES})
+_STATUSES = {
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.READ,
+    "failed": DeliveryStatus.FAILED,
+}
 _VALUE_FIELDS = frozenset({"messaging_product", "metadata", "contacts", "messages", "statuses", "errors"})
 _NOT_DIGITS = re.compile(r"\D")
 # Phone numbers are never assumed to be local here: WhatsApp sends them in international form.
@@ -124,6 +133,20 @@ class _Value(ProviderPayload):
     errors: list[object] = []
 
 
+class _StatusError(ProviderPayload):
+    code: int | str
+    title: str | None = None
+    message: str | None = None
+
+
+class _Status(ProviderPayload):
+    id: str = Field(min_length=1, max_length=256)
+    status: str
+    timestamp: str = Field(pattern=r"^\d{1,12}$")
+    biz_opaque_callback_data: str | None = None  # ours: the reply's contact id
+    errors: list[_StatusError] = []
+
+
 class _Change(ProviderPayload):
     field: str
     value: dict[str, object]
@@ -149,8 +172,13 @@ def _parse_change(change: _Change, request: WebhookRequest, batch: ParsedBatch) 
         return
     value = _Value.model_validate(change.value)
     for status in value.statuses:
-        # sent / delivered / read / failed of our own outbound messages: updates, not contacts.
-        batch.ignore(f"whatsapp.status.{type_name(status, 'status')}")
+        # sent / delivered / read / failed of our own outbound messages: reports, not contacts.
+        name = type_name(status, "status")
+        if name not in _STATUSES:
+            batch.ignore(f"whatsapp.status.{name}")
+            continue
+        with batch.isolated(f"whatsapp.status.{name}"):
+            batch.reports.append(_report(_Status.model_validate(status), request))
     batch.ignore("whatsapp.error", len(value.errors))
     for name, items in change.value.items():
         if name not in _VALUE_FIELDS and isinstance(items, list):
@@ -166,6 +194,22 @@ def _parse_change(change: _Change, request: WebhookRequest, batch: ParsedBatch) 
         with batch.isolated(f"whatsapp.message.{message_type}"):
             message = _Message.model_validate(raw_message)
             batch.contacts.append(_contact(message, names.get(message.sender), business, request))
+
+
+def _report(status: _Status, request: WebhookRequest) -> DeliveryReport:
+    error = None
+    if status.errors:
+        first = status.errors[0]
+        error = DeliveryError(code=str(first.code)[:64], message=(first.message or first.title or "failed")[:512])
+    correlation = status.biz_opaque_callback_data
+    return DeliveryReport(
+        provider=Provider.META,
+        provider_message_id=status.id,
+        contact_id=correlation if correlation and CONTACT_ID.match(correlation) else None,
+        status=_STATUSES[status.status],
+        error=error if _STATUSES[status.status] is DeliveryStatus.FAILED else None,
+        occurred_at=epoch_time(int(status.timestamp), "s", received_at=request.received_at),
+    )
 
 
 def _contact(message: _Message, name: str | None, business: Party, request: WebhookRequest) -> Contact:

@@ -1,7 +1,7 @@
 """What parsers of JSON provider payloads share (Meta, X): one bad item never drops the others.
 
 A provider request may carry many entries and many messages. Each one becomes a
-contact, is ignored by design (a read receipt, a delivery status, an event type
+contact, a delivery report of one of our replies, is ignored by design (a read receipt, a delivery status, an event type
 we do not store) or is skipped because it cannot be read (a missing id, an
 impossible timestamp). The result counts the last two by type name and reason
 so the handler can log them; names and reasons never carry a value, which may
@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from shared.ingest.errors import MalformedPayload
 from shared.ingest.request import WebhookRequest
 from shared.model.contact import Attachment, AttachmentType, Contact
+from shared.model.delivery import DeliveryReport
 from shared.model.identifiers import InvalidIdentifier
 
 # Provider clocks are not ours: a little skew ahead is normal, a year 5000 timestamp is not.
@@ -44,6 +45,7 @@ class ItemUnreadable(ValueError):
 @dataclass
 class ParsedBatch:
     contacts: list[Contact] = field(default_factory=list)
+    reports: list[DeliveryReport] = field(default_factory=list)  # the provider's word on our own replies
     ignored: Counter[str] = field(default_factory=Counter)  # not contacts by design
     skipped: Counter[str] = field(default_factory=Counter)  # contacts we could not read
 

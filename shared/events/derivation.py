@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from shared.model.contact import Contact
+from shared.model.contact import Contact, DeliveryStatus
 from shared.model.events import (
     EVENT_MODELS,
     CustomerErasedData,
@@ -63,8 +63,29 @@ def _contact_events(change: StoredChange) -> list[EventDraft]:
     if change.before is None:
         return [EventDraft(EventType.CONTACT_RECEIVED, after, after.customer_id, after.case_id)]
     if after != change.before:  # a rewrite of the same contact (a retried save) is no change
-        return [EventDraft(EventType.CONTACT_UPDATED, after, after.customer_id, after.case_id)]
+        updated = EventDraft(EventType.CONTACT_UPDATED, after, after.customer_id, after.case_id)
+        before = change.before if isinstance(change.before, Contact) else None
+        reply = _reply_event(before, after)
+        return [updated, *([EventDraft(reply, after, after.customer_id, after.case_id)] if reply else [])]
     return []
+
+
+_REACHED = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.READ})
+
+
+def _reply_event(before: Contact | None, after: Contact) -> EventType | None:
+    """A reply's delivery reaching sent, delivered (or read, which implies it) or failed: once each."""
+    was = before.delivery.status if before is not None and before.delivery else None
+    now = after.delivery.status if after.delivery else None
+    if now is None or now == was:
+        return None
+    if now is DeliveryStatus.SENT:
+        return EventType.REPLY_SENT
+    if now in _REACHED and was not in _REACHED:
+        return EventType.REPLY_DELIVERED
+    if now is DeliveryStatus.FAILED:
+        return EventType.REPLY_FAILED
+    return None
 
 
 def _customer_events(change: StoredChange) -> list[EventDraft]:

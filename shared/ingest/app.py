@@ -11,6 +11,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
+from shared.channels.consent import consent_change
 from shared.channels.payloads import ParsedBatch
 from shared.config import SecretUnavailable, Settings, get_secret, get_settings
 from shared.http import Response, error_response
@@ -19,6 +20,7 @@ from shared.ingest.message import ContactMessage
 from shared.ingest.request import WebhookRequest
 from shared.ingest.routing import Middleware, NextMiddleware, Router
 from shared.model.contact import Contact
+from shared.model.delivery import ChangeConsent, OutboundMessage
 from shared.model.failures import DependencyUnavailable, UntrustedUrl
 from shared.observability import logger, metrics
 
@@ -27,9 +29,15 @@ BodyLimit = Callable[[Settings], int]
 
 
 class ContactQueue(Protocol):
-    """The ingest queue port (`shared.adapters.sqs.IngestQueue`): durable once `send` returns."""
+    """The ingest queue port (`shared.adapters.sqs.FifoQueue`): durable once `send` returns."""
 
     def send(self, messages: Sequence[ContactMessage]) -> None: ...
+
+
+class OutboundQueue(Protocol):
+    """The outbound queue port: replies, delivery reports and consent changes for the sender."""
+
+    def send(self, messages: Sequence[OutboundMessage]) -> None: ...
 
 
 class WebhookResolver(Router):
@@ -118,6 +126,14 @@ def enqueue(queue: ContactQueue, contacts: Sequence[Contact], *, channel: str) -
     queue.send([ContactMessage(contact=contact) for contact in contacts])
     metrics.add_metric(name="ContactsQueued", unit="Count", value=len(contacts))
     logger.info("contacts queued", extra={"channel": channel, "count": len(contacts)})
+
+
+def queue_consent(queue: Callable[[], OutboundQueue], contacts: Sequence[Contact]) -> None:
+    """SMS keywords (STOP, START) → consent changes on the outbound queue, after their contacts are queued."""
+    changes = [change for contact in contacts if (change := consent_change(contact)) is not None]
+    if changes:
+        queue().send([OutboundMessage(work=ChangeConsent(consent=change)) for change in changes])
+        logger.info("consent changes queued", extra={"count": len(changes)})
 
 
 def enqueue_batch(queue: ContactQueue, batch: ParsedBatch, *, channel: str) -> None:

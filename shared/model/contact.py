@@ -222,6 +222,53 @@ class Revision(Strict):
     partial: bool = Field(default=False, description="Names neither party (a recording callback): fills in only")
 
 
+class DeliveryStatus(StrEnum):
+    """Where an outbound reply is: queued → sending → sent → delivered | read | failed."""
+
+    QUEUED = "queued"
+    SENDING = "sending"  # the provider call has begun: a crash now leaves the outcome unknown
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+class SendPolicy(StrEnum):
+    """Which of the channel's rules let a reply go out (Meta's 24-hour window and its exceptions)."""
+
+    STANDARD = "standard"  # no window on this channel (SMS, email, X)
+    RESPONSE = "response"  # Messenger/Instagram within 24 h: messaging_type RESPONSE; WhatsApp free text
+    HUMAN_AGENT = "human_agent"  # Messenger/Instagram up to 7 days: MESSAGE_TAG with tag HUMAN_AGENT
+    TEMPLATE = "template"  # WhatsApp outside the 24-hour window: an approved template
+
+
+class DeliveryError(Strict):
+    code: str = Field(min_length=1, max_length=64, description="The provider's error code, or ours")
+    message: str = Field(max_length=512)
+
+
+class Template(Strict):
+    """An approved WhatsApp message template and the values of its body parameters."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]{1,512}$")
+    language: str = Field(default="en_US", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+    parameters: tuple[str, ...] = Field(default=(), max_length=20)
+
+
+class Delivery(Strict):
+    """An outbound reply's delivery, updated by the sender and by the providers' status callbacks."""
+
+    status: DeliveryStatus
+    updated_at: UtcDatetime
+    policy: SendPolicy = SendPolicy.STANDARD
+    template: Template | None = None
+    attempts: int = Field(default=0, ge=0, description="Provider calls begun (a 429 or 5xx is retried)")
+    provider_message_id: str | None = Field(
+        default=None, max_length=256, description="The id the provider gave the message when it accepted it"
+    )
+    error: DeliveryError | None = None
+
+
 class Contact(Strict):
     """One inbound or outbound interaction on one channel."""
 
@@ -242,6 +289,7 @@ class Contact(Strict):
     case_id: str | None = None
     link: Link | None = None
     revision: Revision | None = None
+    delivery: Delivery | None = Field(default=None, description="Outbound replies sent through /v1: their delivery")
 
     @property
     def customer_party(self) -> Party:

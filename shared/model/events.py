@@ -33,6 +33,9 @@ class EventType(StrEnum):
     CASE_UPDATED = "case.updated"
     CASE_CLOSED = "case.closed"
     IDENTITY_SUGGESTED = "identity.suggested"
+    REPLY_SENT = "reply.sent"
+    REPLY_DELIVERED = "reply.delivered"
+    REPLY_FAILED = "reply.failed"
 
 
 class _Payload(BaseModel):
@@ -159,6 +162,28 @@ class IdentitySuggested(EventEnvelope):
     data: IdentitySuggestedData
 
 
+class ReplySent(EventEnvelope):
+    """An agent's reply was accepted by its provider; `data.delivery.provider_message_id` is the provider's id."""
+
+    type: Literal[EventType.REPLY_SENT] = EventType.REPLY_SENT
+    data: Contact
+
+
+class ReplyDelivered(EventEnvelope):
+    """The provider reports the reply delivered to the customer (or read, which implies it): once per reply."""
+
+    type: Literal[EventType.REPLY_DELIVERED] = EventType.REPLY_DELIVERED
+    data: Contact
+
+
+class ReplyFailed(EventEnvelope):
+    """The reply will not reach the customer: `data.delivery.error` says why (the provider's code, or
+    `outcome_unknown` when a send's answer was lost and it was not sent again)."""
+
+    type: Literal[EventType.REPLY_FAILED] = EventType.REPLY_FAILED
+    data: Contact
+
+
 ThreadlineEvent = Annotated[
     ContactReceived
     | ContactUpdated
@@ -169,7 +194,10 @@ ThreadlineEvent = Annotated[
     | CaseOpened
     | CaseUpdated
     | CaseClosed
-    | IdentitySuggested,
+    | IdentitySuggested
+    | ReplySent
+    | ReplyDelivered
+    | ReplyFailed,
     Field(discriminator="type"),
 ]
 
@@ -184,6 +212,9 @@ EVENT_MODELS: dict[EventType, type[EventEnvelope]] = {
     EventType.CASE_UPDATED: CaseUpdated,
     EventType.CASE_CLOSED: CaseClosed,
     EventType.IDENTITY_SUGGESTED: IdentitySuggested,
+    EventType.REPLY_SENT: ReplySent,
+    EventType.REPLY_DELIVERED: ReplyDelivered,
+    EventType.REPLY_FAILED: ReplyFailed,
 }
 
 event_adapter: TypeAdapter[ThreadlineEvent] = TypeAdapter(ThreadlineEvent)

@@ -33,6 +33,14 @@ class UntrustedUrl(ValueError):
     """A URL we were asked to fetch is not on the host it must be on (an SNS certificate, say)."""
 
 
+class ProviderUnreachable(DependencyUnavailable):
+    """A provider's API could not be reached at all (no connection): nothing was sent."""
+
+
+class ProviderNoAnswer(DependencyUnavailable):
+    """A request went out and no answer came back (a timeout, a reset): the provider may have acted on it."""
+
+
 class TokenRejected(RuntimeError):
     """X refused an OAuth 2.0 grant: a used, expired or revoked refresh token, or a wrong client secret."""
 

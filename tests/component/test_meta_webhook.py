@@ -107,12 +107,15 @@ def test_missing_signature_is_401(aws: Account) -> None:
     assert lambda_handler(event, FakeContext())["statusCode"] == 401
 
 
-@pytest.mark.parametrize("fixture", ["messenger_receipts.json", "whatsapp_statuses.json"])
-def test_receipts_and_statuses_are_acknowledged_and_nothing_is_queued(aws: Account, fixture: str) -> None:
+@pytest.mark.parametrize(("fixture", "reports"), [("messenger_receipts.json", 1), ("whatsapp_statuses.json", 2)])
+def test_receipts_and_statuses_are_queued_for_the_sender_not_stored_as_contacts(
+    aws: Account, fixture: str, reports: int
+) -> None:
     response = lambda_handler(meta_event(event_fixture("meta", fixture)), FakeContext())
 
     assert response["statusCode"] == 200
     assert aws.queued_bodies() == []
+    assert len(aws.outbound_bodies()) == reports
 
 
 def test_unknown_product_is_acknowledged_and_nothing_is_queued(aws: Account) -> None:

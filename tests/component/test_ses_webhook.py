@@ -397,3 +397,48 @@ def test_a_signature_over_the_documented_confirmation_string_verifies(pem: Path,
 
     # When it is verified, Then it holds
     verify_signature(message, pem.read_bytes())
+
+
+def ses_event(event_type: str, contact_id: str, **detail: Any) -> dict[str, Any]:
+    """An SES event as a configuration set's SNS destination publishes it (our tag names the reply)."""
+    return {
+        "eventType": event_type,
+        "mail": {
+            "timestamp": "2026-12-04T09:00:00.000Z",
+            "source": "support@example.com",
+            "messageId": "0100018c-ses-message-id",
+            "destination": ["anna@example.com"],
+            "tags": {"contact_id": [contact_id], "ses:configuration-set": ["threadline-replies"]},
+        },
+        **detail,
+    }
+
+
+@pytest.mark.parametrize(
+    ("event", "status", "code"),
+    [
+        (ses_event("Delivery", "01M900YKA4RE3X3EA3V34YQY0Y", delivery={}), "delivered", None),
+        (
+            ses_event(
+                "Bounce", "01M900YKA4RE3X3EA3V34YQY0Y", bounce={"bounceType": "Permanent", "bounceSubType": "General"}
+            ),
+            "failed",
+            "bounce:Permanent/General",
+        ),
+        (ses_event("Complaint", "01M900YKA4RE3X3EA3V34YQY0Y", complaint={}), "failed", "complaint"),
+    ],
+)
+def test_ses_events_of_our_replies_are_queued_for_the_sender_not_stored_as_mail(
+    aws: Account, trusted_pem: Path, event: dict[str, Any], status: str, code: str | None
+) -> None:
+    response = send(ses.notification_request(event, trusted_pem), FakeSns(trusted_pem))
+
+    assert response["statusCode"] == 200
+    assert aws.queued_bodies() == []
+    (body,) = aws.outbound_bodies()
+    report = json.loads(body)["work"]["report"]
+    assert (report["status"], report["contact_id"], report.get("error", {}).get("code")) == (
+        status,
+        "01M900YKA4RE3X3EA3V34YQY0Y",
+        code,
+    )

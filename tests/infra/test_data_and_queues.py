@@ -19,7 +19,13 @@ def only(resources: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
 
 
 def ingest_queue(stack: Synthesized) -> tuple[str, dict[str, Any]]:
-    return only({k: v for k, v in stack.resources("AWS::SQS::Queue").items() if "RedrivePolicy" in v["Properties"]})
+    return only(
+        {
+            k: v
+            for k, v in stack.resources("AWS::SQS::Queue").items()
+            if "RedrivePolicy" in v["Properties"] and k.startswith("Ingest")
+        }
+    )
 
 
 def test_table_keys_and_indexes_are_those_the_store_and_local_stack_use(default_stack: Synthesized) -> None:

@@ -21,6 +21,9 @@ BY_ACCESS = {
     Access.EVENT_BUS_PUT: {"events:PutEvents"},
     # Under a dynamodb:LeadingKeys condition: XPOLL# items only (tests/infra/test_x_polling.py).
     Access.X_POLLING_STATE: {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+    Access.OUTBOUND_QUEUE_SEND: {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"},
+    Access.SES_SEND: {"ses:SendEmail"},
+    Access.EUM_SEND: {"sms-voice:SendTextMessage"},
 }
 SECRET_READ = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 SECRET_WRITE = {"secretsmanager:PutSecretValue"}  # a secret the function rotates itself (Secret.writable)
@@ -55,6 +58,7 @@ BY_SOURCE = {
     Source.EUM_SMS_TOPIC: FAILURE_QUEUE_SEND,
     Source.SCHEDULE: set(),  # the scheduler's own role invokes it
 }
+BY_SOURCE[Source.OUTBOUND_QUEUE] = BY_SOURCE[Source.INGEST_QUEUE]
 WRITE_ACTIONS = {
     action for access in (Access.TABLE_WRITE, Access.MAIL_BUCKET_WRITE) for action in BY_ACCESS[access]
 } | {
@@ -103,25 +107,48 @@ def test_each_function_holds_only_the_actions_its_spec_declares(default_stack: S
     assert extra == set()
 
 
-def test_the_api_function_writes_to_the_table_and_nothing_else(default_stack: Synthesized) -> None:
+def queue_ids(stack: Synthesized) -> dict[str, str]:
+    """`ingest` and `outbound`: the two work queues (each has a dead-letter queue, so a RedrivePolicy)."""
+    found = {
+        ("outbound" if "Outbound" in queue_id else "ingest"): queue_id
+        for queue_id, queue in stack.resources("AWS::SQS::Queue").items()
+        if "RedrivePolicy" in queue["Properties"]
+    }
+    assert len(found) == 2
+    return found
+
+
+def test_the_api_function_writes_to_the_table_and_queues_replies_and_nothing_else(default_stack: Synthesized) -> None:
     (table,) = default_stack.resources("AWS::DynamoDB::Table")
+    outbound = queue_ids(default_stack)["outbound"]
     writes = [
         statement for statement in default_stack.statements_of("api") if set(actions_of(statement)) & WRITE_ACTIONS
     ]
     assert writes
     for statement in writes:
+        targets = {logical_id(resource) for resource in resources_of(statement)}
+        if set(actions_of(statement)) & {"sqs:SendMessage"}:
+            assert targets == {outbound}
+            continue
         assert set(actions_of(statement)) & WRITE_ACTIONS <= BY_ACCESS[Access.TABLE_WRITE]
-        assert {logical_id(resource) for resource in resources_of(statement)} == {table}
+        assert targets == {table}
 
 
-def test_webhook_functions_only_send_to_the_ingest_queue_read_their_own_secrets_and_never_the_table(
+def test_the_sender_may_send_email_from_the_configured_identity_only(default_stack: Synthesized) -> None:
+    sends = [s for s in default_stack.statements_of("sender") if "ses:SendEmail" in actions_of(s)]
+
+    (statement,) = sends
+    resources = sorted(str(resource) for resource in resources_of(statement))
+    assert len(resources) == 2
+    assert any("identity/support@example.com" in resource for resource in resources)
+    assert any("configuration-set/" in resource for resource in resources)  # where bounces and complaints go
+    assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": "support@example.com"}}
+
+
+def test_webhook_functions_only_send_to_their_queue_read_their_own_secrets_and_never_the_table(
     default_stack: Synthesized,
 ) -> None:
-    (ingest_queue,) = [
-        queue_id
-        for queue_id, queue in default_stack.resources("AWS::SQS::Queue").items()
-        if "RedrivePolicy" in queue["Properties"]
-    ]
+    queues = queue_ids(default_stack)
     secret_ids = {
         secret["Properties"]["Name"].rsplit("/", 1)[1]: secret_id
         for secret_id, secret in default_stack.resources("AWS::SecretsManager::Secret").items()
@@ -133,7 +160,10 @@ def test_webhook_functions_only_send_to_the_ingest_queue_read_their_own_secrets_
             actions = actions_of(statement)
             targets = {logical_id(resource) for resource in resources_of(statement)}
             if any(action.startswith("sqs:") for action in actions):
-                assert targets == {ingest_queue}, spec.name
+                # Contacts go to the ingest queue; delivery reports and SMS consent to the outbound queue.
+                allowed = {queues["ingest"]} if Access.QUEUE_SEND in spec.access else set()
+                allowed |= {queues["outbound"]} if Access.OUTBOUND_QUEUE_SEND in spec.access else set()
+                assert targets <= allowed, spec.name
             if any(action.startswith("secretsmanager:") for action in actions):
                 assert targets <= {secret_ids[secret.name] for secret in spec.secrets if secret.deployed}, spec.name
             assert not any(action.startswith(("dynamodb:", "events:")) for action in actions), spec.name

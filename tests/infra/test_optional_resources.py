@@ -158,7 +158,7 @@ def test_connect_records_arrive_on_an_encrypted_stream_with_bisect_retries_and_a
 
 def test_sns_topics_are_kms_encrypted_and_tls_only(full_stack: Synthesized) -> None:
     topics = full_stack.resources("AWS::SNS::Topic")
-    assert len(topics) == 3  # alarms, SES receipts, End User Messaging SMS
+    assert len(topics) == 4  # alarms, SES receipts, SES events of email replies, End User Messaging SMS
     for topic in topics.values():
         assert "KmsMasterKeyId" in topic["Properties"]
     guarded = set()
@@ -180,12 +180,16 @@ def test_eum_sms_reaches_its_function_through_a_subscription_with_a_dead_letter_
 
 
 def test_ses_notifications_go_over_https_to_the_ses_webhook_on_the_public_url(full_stack: Synthesized) -> None:
-    (https,) = [s for s in of_type(full_stack, "AWS::SNS::Subscription") if s["Protocol"] == "https"]
-    assert https["Endpoint"] == f"https://{DOMAIN}/webhooks/ses"
-    # And the webhook accepts notifications of exactly that topic
+    # Receipts of inbound mail, and the events of our email replies (the configuration set's topic)
+    https = [s for s in of_type(full_stack, "AWS::SNS::Subscription") if s["Protocol"] == "https"]
+    assert [s["Endpoint"] for s in https] == [f"https://{DOMAIN}/webhooks/ses"] * 2
+    receipts, events = sorted(https, key=lambda s: "SesEventTopic" in str(s["TopicArn"]))
+    # And the webhook accepts notifications of exactly those topics
     (ses_spec,) = [spec for spec in topology.FUNCTIONS if Route("POST", "/webhooks/ses") in spec.routes]
     variables = full_stack.function(ses_spec.name)["Properties"]["Environment"]["Variables"]
-    assert variables["THREADLINE_SES_TOPIC_ARNS"] == https["TopicArn"]
+    assert variables["THREADLINE_SES_TOPIC_ARNS"] == {"Fn::Join": [",", [receipts["TopicArn"], events["TopicArn"]]]}
+    (destination,) = of_type(full_stack, "AWS::SES::ConfigurationSetEventDestination")
+    assert destination["EventDestination"]["SnsDestination"]["TopicARN"] == events["TopicArn"]
 
 
 def test_mail_bucket_is_private_encrypted_tls_only_logged_and_expires_mail(full_stack: Synthesized) -> None:

@@ -50,6 +50,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "shared.api": ("shared.api", "shared.linking", *MODEL, *BASE),
     "shared.ingest": ("shared.ingest", "shared.channels", *MODEL, *BASE),
     "shared.polling": ("shared.polling", "shared.ingest", "shared.channels", *MODEL, *BASE),
+    "shared.replies": ("shared.replies", *MODEL, *BASE),
     "shared.wiring": ("shared",),
     "functions": ("functions", "shared"),
 }

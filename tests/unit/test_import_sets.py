@@ -44,6 +44,21 @@ NOT_FOR_CHANNELS = (
 )
 # An HTTP webhook has no event loop: asyncio comes only with Powertools' batch utilities.
 NOT_FOR_WEBHOOKS = ("asyncio",)
+# The sender loads a provider's request builder and client when a reply of that provider is
+# first sent (shared.wiring's couriers), never at import: a cold start pays for none of them.
+NOT_FOR_THE_SENDER = (
+    "shared.replies.couriers",
+    "shared.replies.providers",
+    "shared.replies.commands",
+    "shared.adapters",
+    "shared.linking",
+    "shared.api",
+    "shared.channels",
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.utilities.idempotency",
+)
+# /v1 loads Powertools' idempotency utility (and its DynamoDB layer) only for a reply with an Idempotency-Key.
+NOT_FOR_THE_API = ("aws_lambda_powertools.utilities.idempotency", "shared.replies.providers")
 
 PROBE = "import json, sys\n__import__(sys.argv[1])\nprint(json.dumps(sorted(sys.modules)))"
 
@@ -63,6 +78,7 @@ def forbidden_for(spec: FunctionSpec) -> tuple[str, ...]:
         forbidden += NOT_FOR_CHANNELS
         if spec.routes:
             forbidden += NOT_FOR_WEBHOOKS
+    forbidden += {"sender": NOT_FOR_THE_SENDER, "api": NOT_FOR_THE_API}.get(spec.name, ())
     return tuple(forbidden)
 
 

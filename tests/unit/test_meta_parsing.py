@@ -90,11 +90,14 @@ def test_echo_is_outbound_with_the_customer_as_recipient_and_not_automated() -> 
     assert echo.automated is False
 
 
-def test_read_delivery_and_reaction_events_are_counted_not_stored() -> None:
+def test_a_delivery_reports_each_message_and_read_and_reactions_are_counted() -> None:
     batch = parse("messenger_receipts.json")
 
     assert batch.contacts == []
-    assert batch.ignored == {"messenger.delivery": 1, "messenger.read": 1, "messenger.reaction": 1}
+    assert batch.ignored == {"messenger.read": 1, "messenger.reaction": 1}
+    (report,) = batch.reports
+    assert report.provider_message_id.startswith("m_Ech0")  # type: ignore[union-attr]
+    assert report.status.value == "delivered"
 
 
 def test_bad_items_are_skipped_and_counted_without_dropping_the_others() -> None:
@@ -190,10 +193,14 @@ def test_whatsapp_location_and_interactive_and_button_replies() -> None:
     assert (button.content.text, button.content.status) == ("Yes, confirm", "button")
 
 
-def test_whatsapp_statuses_are_delivery_updates_not_contacts() -> None:
+def test_whatsapp_statuses_are_delivery_reports_not_contacts() -> None:
     batch = parse("whatsapp_statuses.json")
     assert batch.contacts == []
-    assert batch.ignored == {"whatsapp.status.delivered": 1, "whatsapp.status.read": 1}
+    assert batch.ignored == {}
+    assert [(r.status.value, r.provider_message_id[:6]) for r in batch.reports] == [  # type: ignore[index]
+        ("delivered", "wamid."),
+        ("read", "wamid."),
+    ]
 
 
 def test_whatsapp_batch_skips_bad_messages_and_ignores_other_types_and_fields() -> None:

@@ -38,10 +38,10 @@ def test_whatsapp_sample_sender_is_the_given_phone() -> None:
     assert [i.value for i in contact.sender.identifiers] == ["14155550188", "+14155550188"]
 
 
-def test_whatsapp_status_sample_is_no_contact() -> None:
+def test_whatsapp_status_sample_is_a_delivery_report_not_a_contact() -> None:
     batch = meta.parse(json_request(built("meta-whatsapp", kind="status").body))
     assert batch.contacts == []
-    assert batch.ignored == {"whatsapp.status.delivered": 1}
+    assert [report.status.value for report in batch.reports] == ["delivered"]
 
 
 def test_an_unknown_kind_is_refused_with_the_kinds_there_are() -> None:

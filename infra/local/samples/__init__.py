@@ -25,6 +25,7 @@ class SampleOptions:
     recipient: str | None = None
     message_id: str | None = None  # default: a fresh unique id
     kind: str | None = None  # provider-specific variant, e.g. "instagram", "whatsapp", "echo"
+    in_reply_to: str | None = None  # email: the Message-ID this message answers (angle brackets optional)
 
 
 @dataclass(frozen=True)

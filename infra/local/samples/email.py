@@ -52,6 +52,8 @@ def sample_email(options: SampleOptions) -> bytes:
         sender=options.sender or DEFAULT_SENDER,
         recipient=options.recipient or DEFAULT_RECIPIENT,
         message_id=options.message_id,
+        in_reply_to=options.in_reply_to.strip("<> ") if options.in_reply_to else None,
+        subject="Re: My order has not arrived" if options.in_reply_to else "My order has not arrived",
     )
 
 

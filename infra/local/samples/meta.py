@@ -32,7 +32,7 @@ def build_instagram(options: SampleOptions) -> SignedRequest:
 
 
 def build_whatsapp(options: SampleOptions) -> SignedRequest:
-    """A WhatsApp text from a phone number; `--kind status` is a delivery status (stored as nothing)."""
+    """A WhatsApp text from a phone number; `--kind status` is a delivery status (a report for the sender)."""
     _require_kind(options, "status")
     wa_id = "".join(char for char in options.sender or CUSTOMER_PHONE if char.isdigit())
     message_id = options.message_id or "wamid." + uuid.uuid4().hex.upper()

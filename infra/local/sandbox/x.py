@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from infra.local.gateway import HttpRequest, HttpResponse, json_response
-from infra.local.sandbox import Clock
+from infra.local.sandbox import SandboxContext, x_writes
 from infra.local.sandbox.x_control import control
 from infra.local.sandbox.x_requests import (
     DM_PARAMETERS,
@@ -32,8 +32,8 @@ from infra.local.sandbox.x_state import CLIENT_ID, DirectMessage, Post, RateWind
 PROVIDER = "x"
 
 
-def create(clock: Clock) -> XSandbox:
-    return XSandbox(XWorld(clock))
+def create(context: SandboxContext) -> XSandbox:
+    return XSandbox(XWorld(context.clock))
 
 
 class XSandbox:
@@ -50,7 +50,25 @@ class XSandbox:
             return self._read(request, "mentions", lambda query: self._mentions(parts[2], query))
         if request.method == "GET" and path == "/2/dm_events":
             return self._read(request, "dm_events", self._dm_events)
+        dm = len(parts) == 5 and parts[:3] == ["2", "dm_conversations", "with"] and parts[4] == "messages"
+        if request.method == "POST" and (dm or parts == ["2", "tweets"]):
+            return self._write(request, parts)
         return _problem(404, "Not Found Error", "about:blank", "Sorry, that page does not exist")
+
+    def outbox(self) -> list[dict[str, Any]]:
+        return x_writes.outbox(self.world)
+
+    def _write(self, request: HttpRequest, parts: list[str]) -> HttpResponse:
+        bearer = (request.header("authorization") or "").removeprefix("Bearer ").strip()
+        user_id = self.world.user_of(bearer) if bearer else None
+        if user_id is None:
+            return _problem(401, "Unauthorized", "about:blank", "Unauthorized")
+        endpoint = "tweets" if parts == ["2", "tweets"] else "dm_conversations"
+        status, window = self.world.admit(endpoint)
+        if status != 200:
+            title = "Too Many Requests" if status == 429 else "Service Unavailable"
+            return _with_rate(_problem(status, title, "about:blank", title), window)
+        return _with_rate(x_writes.write(self.world, request, parts, user_id), window)
 
     # --- the shared checks of a read ----------------------------------------------------------
 

@@ -261,6 +261,9 @@ class AdminStore(DynamoStore):
             gone[_pair(marker)] = {**marker, "type": "erased_message", "erased_at": sortable_time(erased_at)}
             _add(primary, keys.contact(contact.contact_id))
             _add(found, keys.message(contact.provider.value, contact.provider_message_id))
+            if contact.delivery and contact.delivery.provider_message_id:  # a reply: the provider's id of it too
+                _add(found, keys.message(contact.provider.value, contact.delivery.provider_message_id))
+                _add(found, keys.thread(f"msg#{contact.delivery.provider_message_id}"))
             links = links_from_item(item) or LinkWrites()
             for thread_key in (*thread_keys.owned(contact), *links.thread_keys):
                 _add(found, keys.thread(thread_key))

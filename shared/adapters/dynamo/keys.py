@@ -52,6 +52,11 @@ def erased_message(provider: str, provider_message_id: str) -> Key:
     return {"PK": f"GONE#{digest}", "SK": "GONE"}
 
 
+def consent(phone: str) -> Key:
+    """Whether an SMS number opted out of our messages (STOP) or back in (START)."""
+    return {"PK": f"OPT#phone#{phone}", "SK": "OPT"}
+
+
 def case(case_id: str) -> Key:
     return {"PK": f"CASE#{case_id}", "SK": "CASE"}
 
