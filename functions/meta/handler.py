@@ -9,8 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.channels import meta
 from shared.config import get_secret
 from shared.http import Response
-from shared.ingest.app import current_request, verified_by, webhook_app
-from shared.model.delivery import OutboundMessage, ReportDelivery
+from shared.ingest.app import current_request, queue_reports, verified_by, webhook_app
 from shared.observability import logger, metrics, tracer
 from shared.wiring import get_ingest_queue, get_outbound_queue
 
@@ -27,9 +26,7 @@ def confirm_subscription() -> Response:
 def receive_events() -> Response:
     batch = meta.parse(current_request(app))
     app.enqueue_batch(batch, channel="meta")
-    if batch.reports:  # statuses of our replies: for the sender, which owns their delivery
-        get_outbound_queue().send([OutboundMessage(work=ReportDelivery(report=report)) for report in batch.reports])
-        metrics.add_metric(name="DeliveryReportsQueued", unit="Count", value=len(batch.reports))
+    queue_reports(get_outbound_queue, batch.reports)
     return Response(status_code=200, content_type="text/plain", body="EVENT_RECEIVED")
 
 

@@ -18,7 +18,7 @@ from shared.channels.email.mime import parse_message
 from shared.channels.sns import SnsEndpoint, SnsMessage
 from shared.config import get_settings
 from shared.http import Response
-from shared.ingest.app import current_request, webhook_app
+from shared.ingest.app import current_request, queue_reports, webhook_app
 from shared.ingest.email import (
     acknowledged,
     drop_email,
@@ -27,7 +27,6 @@ from shared.ingest.email import (
     queue_email,
 )
 from shared.ingest.routing import NextMiddleware, Router
-from shared.model.delivery import OutboundMessage, ReportDelivery
 from shared.model.failures import ObjectTooLarge
 from shared.observability import logger, metrics, tracer
 from shared.wiring import get_ingest_queue, get_mailbox, get_outbound_queue, get_sns_endpoint
@@ -82,9 +81,7 @@ def receive_notification() -> Response:
 def _report(message: SnsMessage) -> Response:
     """An SES event of one of our email replies (bounce, complaint, delivery): for the sender, not a contact."""
     report = ses_events.report(message.message)
-    if report is not None:
-        get_outbound_queue().send([OutboundMessage(work=ReportDelivery(report=report))])
-        metrics.add_metric(name="DeliveryReportsQueued", unit="Count", value=1)
+    queue_reports(get_outbound_queue, [report] if report else [])
     logger.info("SES event", extra={"status": report.status.value if report else None})
     return acknowledged("reported" if report else "ignored")
 

@@ -8,8 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.channels import twilio, twilio_status
 from shared.http import Response
-from shared.ingest.app import current_request, verified_by, webhook_app
-from shared.model.delivery import OutboundMessage, ReportDelivery
+from shared.ingest.app import current_request, queue_reports, verified_by, webhook_app
 from shared.observability import logger, metrics, tracer
 from shared.wiring import get_outbound_queue
 
@@ -19,10 +18,7 @@ app = webhook_app(get_outbound_queue)
 @app.post("/webhooks/twilio/status", middlewares=[verified_by(twilio.verify, secret="TWILIO_AUTH_TOKEN")])
 def receive_status() -> Response:
     report = twilio_status.parse(current_request(app))
-    if report is not None:
-        get_outbound_queue().send([OutboundMessage(work=ReportDelivery(report=report))])
-        metrics.add_metric(name="DeliveryReportsQueued", unit="Count", value=1)
-        logger.info("delivery report queued", extra={"status": report.status.value})
+    queue_reports(get_outbound_queue, [report] if report else [])
     return Response(status_code=204, content_type="text/plain", body="")
 
 

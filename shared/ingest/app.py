@@ -20,7 +20,7 @@ from shared.ingest.message import ContactMessage
 from shared.ingest.request import WebhookRequest
 from shared.ingest.routing import Middleware, NextMiddleware, Router
 from shared.model.contact import Contact
-from shared.model.delivery import ChangeConsent, OutboundMessage
+from shared.model.delivery import ChangeConsent, DeliveryReport, OutboundMessage, ReportDelivery
 from shared.model.failures import DependencyUnavailable, UntrustedUrl
 from shared.observability import logger, metrics
 
@@ -134,6 +134,14 @@ def queue_consent(queue: Callable[[], OutboundQueue], contacts: Sequence[Contact
     if changes:
         queue().send([OutboundMessage(work=ChangeConsent(consent=change)) for change in changes])
         logger.info("consent changes queued", extra={"count": len(changes)})
+
+
+def queue_reports(queue: Callable[[], OutboundQueue], reports: Sequence[DeliveryReport]) -> None:
+    """Providers' reports on our replies → the outbound queue: the sender owns a reply's delivery."""
+    if reports:
+        queue().send([OutboundMessage(work=ReportDelivery(report=report)) for report in reports])
+        metrics.add_metric(name="DeliveryReportsQueued", unit="Count", value=len(reports))
+        logger.info("delivery reports queued", extra={"statuses": sorted({r.status.value for r in reports})})
 
 
 def enqueue_batch(queue: ContactQueue, batch: ParsedBatch, *, channel: str) -> None:
