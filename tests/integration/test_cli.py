@@ -46,3 +46,6 @@ def test_demo_prints_the_timeline_with_its_case_reference(stack: LocalStack) -> 
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert CASE_REFERENCE.search(demo.stdout), demo.stdout
     assert "Hi, my order #4417" in demo.stdout
+    # The SMS, the WhatsApp follow-up and the call, one after another, on the one case the SMS opened
+    (case_line,) = [line for line in demo.stdout.splitlines() if line.startswith("  Case ")]
+    assert "open" in case_line and "by sms" in case_line, demo.stdout
