@@ -27,6 +27,11 @@ class IdentifierView(View):
     value: str
     assurance: Assurance
     first_seen: datetime
+    contested_with: list[str] = Field(
+        default=[],
+        description="Other customers who verified this identifier too (a shared or recycled number): contacts "
+        "from it join none of them until a CRM vouches for this customer (docs/identity.md, contested identifiers)",
+    )
 
 
 class CustomerView(View):

@@ -107,6 +107,7 @@ class Queries:
                     value=identity.identifier.value,
                     assurance=identity.assurance,
                     first_seen=identity.first_seen,
+                    contested_with=list(identity.contested_with),
                 )
                 for identity in self._store.customer_identities(record.customer_id)
             ],

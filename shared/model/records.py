@@ -67,6 +67,7 @@ class IdentityRecord(BaseModel):
     customer_id: str
     assurance: Assurance
     first_seen: UtcDatetime
+    contested_with: tuple[str, ...] = ()  # other customers who verified it too: it finds none of them
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ its link says why, and an `identity.suggested` names each candidate.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 
@@ -20,7 +22,7 @@ from shared.linking.merging import Merging
 from shared.linking.processor import ContactProcessor, ProcessResult
 from shared.model import identifiers
 from shared.model.contact import Assurance, Contact, IdentifierKind
-from tests.builders import app_login, json_request, sms_contact, whatsapp_contact
+from tests.builders import FakeContext, api_event, app_login, json_request, sms_contact, whatsapp_contact
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 FAMILY_PHONE = "+14155550123"
@@ -140,3 +142,30 @@ def test_erasing_the_contesting_customer_gives_the_phone_back_to_its_owner(
     sms, result = text(processor, "SM1", T0 + timedelta(hours=2))
 
     assert sms.customer_id == parent.customer_id and not result.ambiguous
+
+
+def phone_as_the_api_lists_it(customer_id: str | None = None) -> dict[str, Any]:
+    """The phone on the customer `GET /v1/customers?identifier=` finds (or on the one named)."""
+    from functions.api.handler import lambda_handler as api
+
+    if customer_id is None:
+        response = api(api_event("GET", "/v1/customers", query={"identifier": f"phone:{FAMILY_PHONE}"}), FakeContext())
+        (customer,) = json.loads(response["body"])["items"]
+    else:
+        customer = json.loads(api(api_event("GET", f"/v1/customers/{customer_id}"), FakeContext())["body"])
+    (phone,) = [i for i in customer["identifiers"] if i["kind"] == "phone"]
+    return {"customer_id": customer["customer_id"], **phone}
+
+
+def test_the_api_shows_who_contests_a_phone_until_the_crm_settles_it(world: tuple[ContactProcessor, Merging]) -> None:
+    processor, merging = world
+    parent = login(processor, "acct_parent", "evt_1", T0)
+    child = login(processor, "acct_child", "evt_2", T0 + timedelta(hours=1))
+    assert parent.customer_id is not None
+
+    contested = phone_as_the_api_lists_it()
+    merging.attach_verified_identifier(parent.customer_id, PHONE, "CRM: the parent's line")
+    settled = phone_as_the_api_lists_it(parent.customer_id)
+
+    assert (contested["customer_id"], contested["contested_with"]) == (parent.customer_id, [child.customer_id])
+    assert (settled["customer_id"], settled["contested_with"]) == (parent.customer_id, [])

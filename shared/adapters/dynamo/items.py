@@ -131,6 +131,7 @@ def identity_from_item(item: Item) -> IdentityRecord:
             "customer_id": item["customer_id"],
             "assurance": item["assurance"],
             "first_seen": item["first_seen"],
+            "contested_with": sorted(set(item.get("disputed_by", ())) - {item["customer_id"]}),
         }
     )
 
