@@ -123,13 +123,13 @@ def json_answer(body: bytes) -> dict[str, Any]:
 
 
 class RawMailer(Protocol):
-    """SES v2 SendEmail with raw content (`shared.adapters.ses_outbound.SesMailer`)."""
+    """SES v2 SendEmail with raw content (`shared.adapters.aws_senders.SesMailer`)."""
 
     def send_raw(self, raw: bytes, sender: str, recipient: str, tags: Mapping[str, str]) -> SendOutcome: ...
 
 
 class TextSender(Protocol):
-    """End User Messaging SendTextMessage (`shared.adapters.eum_outbound.EumTextSender`)."""
+    """End User Messaging SendTextMessage (`shared.adapters.aws_senders.EumTextSender`)."""
 
     def send_text(self, to: str, origination: str, body: str, context: Mapping[str, str]) -> SendOutcome: ...
 
