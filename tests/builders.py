@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from infra.local.samples import SignedRequest
-from shared.channels import meta, x
+from shared.channels import meta, twilio_voice, x
 from shared.channels.twilio import compute_signature
 from shared.ingest.message import ContactMessage
 from shared.ingest.request import WebhookRequest
@@ -270,6 +270,23 @@ def voice_fixture(name: str, **changes: str) -> dict[str, str]:
     """A Twilio Voice webhook form stored under tests/events/twilio_voice/, with fields changed."""
     form: dict[str, str] = json.loads(event_fixture("twilio_voice", name))
     return {**form, **changes}
+
+
+def voice_report(fixture: str, event: str, *, at: datetime, **changes: str) -> Contact:
+    """A stored Twilio Voice callback through the real parser (Twilio sends no call time: receipt time stands in)."""
+    form = voice_fixture(fixture, **changes)
+    request = WebhookRequest(
+        method="POST",
+        path=twilio_voice.PATH,
+        raw_query=f"event={event}",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        query={"event": event},
+        body=urlencode(form).encode(),
+        public_url=f"{PUBLIC_URL}{twilio_voice.PATH}?event={event}",
+        received_at=at,
+    )
+    [contact] = twilio_voice.parse(request, twilio_voice.VoiceEvent(event), default_region="US")
+    return contact
 
 
 def twilio_voice_event(form: dict[str, str], *, event: str | None = None, token: str = TWILIO_TOKEN) -> dict[str, Any]:

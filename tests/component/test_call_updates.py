@@ -6,7 +6,6 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from functools import reduce
 from typing import Any
-from urllib.parse import urlencode
 
 import boto3
 from hypothesis import given
@@ -14,15 +13,13 @@ from hypothesis import strategies as st
 
 from functions.processor.handler import lambda_handler as processor_handler
 from shared.adapters.dynamo.contacts import DynamoStore, VersionedContact
-from shared.channels import twilio_voice
 from shared.config import get_settings
 from shared.ingest.message import ContactMessage
-from shared.ingest.request import WebhookRequest
 from shared.linking import calls
 from shared.linking.processor import ContactProcessor, Outcome
 from shared.model.contact import Assurance, Contact, LinkRule, Revision
 from shared.wiring import get_store
-from tests.builders import PUBLIC_URL, FakeContext, sms_contact, sqs_event, voice_fixture
+from tests.builders import FakeContext, sms_contact, sqs_event, voice_report
 from tests.conftest import Account
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -37,20 +34,7 @@ CALL_REPORTS = [
 
 
 def report(fixture: str, event: str, *, at: datetime = T0, **changes: str) -> Contact:
-    """What the parser makes of a stored Twilio callback, received at a chosen moment."""
-    form = voice_fixture(fixture, **changes)
-    request = WebhookRequest(
-        method="POST",
-        path=twilio_voice.PATH,
-        raw_query=f"event={event}",
-        headers={"content-type": "application/x-www-form-urlencoded"},
-        query={"event": event},
-        body=urlencode(form).encode(),
-        public_url=f"{PUBLIC_URL}{twilio_voice.PATH}?event={event}",
-        received_at=at,
-    )
-    [contact] = twilio_voice.parse(request, twilio_voice.VoiceEvent(event), default_region="US")
-    return contact
+    return voice_report(fixture, event, at=at, **changes)
 
 
 def call_reports(**changes: str) -> list[Contact]:

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
 from functions.events.handler import lambda_handler
 from infra.local.stream_poller import TableStreamPoller
-from shared import config
-from shared.wiring import get_contact_processor, get_event_publisher
+from shared.wiring import get_contact_processor
 from tests.builders import FakeContext, sms_contact
 from tests.conftest import Account
 from tests.streams import IN_PROCESS_STREAMS
@@ -57,16 +54,6 @@ def poller(aws: Account, invoke: Any, **options: Any) -> TableStreamPoller:
 def put(aws: Account, count: int, start: int = 0) -> None:
     for number in range(start, start + count):
         aws.dynamodb.put_item(TableName=aws.table, Item={"PK": {"S": f"MSG#twilio#SM{number}"}, "SK": {"S": "MSG"}})
-
-
-@pytest.fixture
-def events_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "events.jsonl"
-    monkeypatch.setenv("THREADLINE_EVENTS_FILE", str(path))
-    config.clear_caches()
-    get_event_publisher.cache_clear()
-    yield path
-    get_event_publisher.cache_clear()
 
 
 def test_batches_are_shaped_as_lambda_receives_dynamodb_stream_events(aws: Account) -> None:

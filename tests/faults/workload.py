@@ -13,12 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from shared.api.commands import Commands
 from shared.api.models import AttachIdentifierRequest, MergeRequest
-from shared.channels import twilio_voice
-from shared.ingest.request import WebhookRequest
 from shared.linking.merging import Merging
 from shared.linking.processor import ContactProcessor
 from shared.model import identifiers, minted
@@ -33,7 +30,7 @@ from shared.model.contact import (
     Thread,
 )
 from shared.model.records import CaseRecord
-from tests.builders import PUBLIC_URL, voice_fixture
+from tests.builders import voice_report
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SHOP_PHONE = "+14155559999"
@@ -122,23 +119,6 @@ def app_login(event_id: str, account: str, at: datetime, *, phone: str, email_ad
         Party(),
         content={"text": "signed in to ask about my order"},
     )
-
-
-def call_report(fixture: str, event: str, at: datetime, **changes: str) -> Contact:
-    """A Twilio Voice callback through the real parser (Twilio sends no call time: receipt time stands in)."""
-    form = voice_fixture(fixture, **changes)
-    request = WebhookRequest(
-        method="POST",
-        path=twilio_voice.PATH,
-        raw_query=f"event={event}",
-        headers={"content-type": "application/x-www-form-urlencoded"},
-        query={"event": event},
-        body=urlencode(form).encode(),
-        public_url=f"{PUBLIC_URL}{twilio_voice.PATH}?event={event}",
-        received_at=at,
-    )
-    [contact] = twilio_voice.parse(request, twilio_voice.VoiceEvent(event), default_region="US")
-    return contact
 
 
 @dataclass
@@ -250,11 +230,11 @@ def steps() -> list[Step]:
     hour = timedelta(hours=1)
     ann_first = sms("SM-ann-1", ANN, T0, "Where is my order?")
     call = [
-        call_report("incoming.json", "incoming", T0 + day),
-        call_report("status_ringing.json", "status", T0 + day + timedelta(seconds=2)),
-        call_report("status_completed.json", "status", T0 + day + timedelta(seconds=90)),
-        call_report("recording_completed.json", "recording", T0 + day + timedelta(seconds=95)),
-        call_report("transcription_completed.json", "transcription", T0 + day + timedelta(seconds=160)),
+        voice_report("incoming.json", "incoming", at=T0 + day),
+        voice_report("status_ringing.json", "status", at=T0 + day + timedelta(seconds=2)),
+        voice_report("status_completed.json", "status", at=T0 + day + timedelta(seconds=90)),
+        voice_report("recording_completed.json", "recording", at=T0 + day + timedelta(seconds=95)),
+        voice_report("transcription_completed.json", "transcription", at=T0 + day + timedelta(seconds=160)),
     ]
     dave_first = sms("SM-dave-1", DAVE, T0 + 3 * day, "I am Ann's husband")
     ann_case_reference = minted.case_reference(minted.case_id(ann_first.contact_id))
