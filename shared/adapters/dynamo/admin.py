@@ -294,19 +294,8 @@ class AdminStore(DynamoStore):
 
     def _write_tombstone(self, customer_id: str, at: datetime) -> datetime:
         item = {**keys.erasure(customer_id), "type": "erasure", "erased_at": sortable_time(at)}
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=dump(item),
-                ConditionExpression="attribute_not_exists(PK)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-            old = load(error.response["Item"])  # type: ignore[typeddict-item]
-            return datetime.fromisoformat(old["erased_at"])
-        return at
+        erased_before = self._put_if_absent(item)
+        return datetime.fromisoformat(erased_before["erased_at"]) if erased_before else at
 
 
 def _pair(key: keys.Key) -> tuple[str, str]:

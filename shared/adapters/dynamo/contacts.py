@@ -516,15 +516,6 @@ class DynamoStore(TableClient):
             ]
         return items
 
-    def _put_if_absent(self, item: Item) -> None:
-        try:
-            self._client.put_item(
-                TableName=self._table, Item=dump(item), ConditionExpression="attribute_not_exists(PK)"
-            )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-
     # --- reads for the API ----------------------------------------------------------------
 
     def get_contact(self, contact_id: str) -> Contact | None:

@@ -12,13 +12,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.adapters.dynamo import keys
 from shared.adapters.dynamo.contacts import DynamoStore
 from shared.adapters.dynamo.items import identifier_item
 from shared.adapters.dynamo.table import CUSTOMER_INDEX
-from shared.adapters.dynamo.table_client import Item, dump, is_condition_failure
+from shared.adapters.dynamo.table_client import Item
 from shared.model.contact import Assurance, Identifier, IdentifierKind
 from shared.model.failures import ConditionFailed
 from shared.model.records import OwnedIdentifier, Profile
@@ -54,16 +52,8 @@ class DynamoIdentityStore(DynamoStore):
 
     def attach(self, identifier: Identifier, customer_id: str, at: datetime) -> str:
         """Attach an unowned identifier at its assurance, or raise it on the owner's item; returns the owner."""
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=dump(identifier_item(identifier, customer_id, at)),
-                ConditionExpression="attribute_not_exists(PK)",
-            )
+        if self._put_if_absent(identifier_item(identifier, customer_id, at)) is None:
             return customer_id
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
         owner = self.identifier_owner(identifier)
         if owner and owner.customer_id == customer_id:
             self.set_assurance(identifier, customer_id, identifier.assurance)
@@ -172,14 +162,8 @@ class DynamoIdentityStore(DynamoStore):
             "GSI1PK": keys.customer_partition(survivor),
             "GSI1SK": keys.merge_listing_sort(at, merge_id),
         }
-        try:
-            self._client.put_item(
-                TableName=self._table, Item=dump(item), ConditionExpression="attribute_not_exists(PK)"
-            )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-            raise ConditionFailed("merge log exists") from error
+        if self._put_if_absent(item) is not None:
+            raise ConditionFailed("merge log exists")
 
     def set_merge_state(self, merge_id: str, state: str, expected: str, extra: Mapping[str, Any]) -> None:
         # Already in `state` counts as done: an SDK retry of this very write must not fail the step.

@@ -120,6 +120,21 @@ class TableClient:
             return load(old)
         return None
 
+    def _put_if_absent(self, item: Item) -> Item | None:
+        """One PutItem of a new item: None when written, else the item already under its key."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=dump(item),
+                ConditionExpression="attribute_not_exists(PK)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            return load(error.response["Item"])  # type: ignore[typeddict-item]
+        return None
+
     def _batch_put(self, items: Sequence[Item]) -> None:
         self._batch_write([{"PutRequest": {"Item": dump(item)}} for item in items])
 
